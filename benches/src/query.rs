@@ -1,0 +1,95 @@
+//! Query benchmark: median whole-process latency of each query kind, 90 days and whole store.
+//!
+//! `cargo run --release -p pagetrail-benches --bin bench-query -- STORE [RUNS]`
+//! Build a store first, e.g. a year of a 5,000-user site:
+//! `pagetrail gen --users 5000 --days 365 --start 2025-01-01 | pagetrail --store STORE ingest -`
+//! The 90-day window is the last 90 whole days before the store's last event.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+fn pagetrail() -> PathBuf {
+    let exe = std::env::current_exe().expect("own path");
+    let p = exe.parent().expect("target/<profile>").join("pagetrail");
+    assert!(p.exists(), "build the CLI first: cargo build --release -p pagetrail-cli");
+    p
+}
+
+fn run(store: &str, args: &[&str]) -> (f64, String) {
+    let t = Instant::now();
+    let out = Command::new(pagetrail()).args(["--store", store, "--format", "json"]).args(args).output().unwrap();
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    (ms, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn field<'a>(json: &'a str, key: &str) -> &'a str {
+    let pat = format!("\"{key}\":");
+    let at = json.find(&pat).map(|i| i + pat.len()).unwrap_or_else(|| panic!("no {key} in {json}"));
+    json[at..].split([',', '}']).next().unwrap().trim().trim_matches('"')
+}
+
+fn median(store: &str, args: &[&str], runs: usize) -> f64 {
+    run(store, args); // warm the page cache
+    let mut v: Vec<f64> = (0..runs).map(|_| run(store, args).0).collect();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let store = args.next().expect("usage: bench-query STORE [RUNS]");
+    let runs: usize = args.next().map(|r| r.parse().unwrap()).unwrap_or(7);
+    let (_, stats) = run(&store, &["stats"]);
+    let last = field(&stats, "last");
+    let last_day = &last[..10];
+    let to = {
+        // The day after the last event, so the window holds whole days.
+        let out = Command::new("date").args(["-u", "-d", &format!("{last_day} +1 day"), "+%F"]).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let from = {
+        let out = Command::new("date").args(["-u", "-d", &format!("{to} -90 days"), "+%F"]).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    // Subjects: the top reader, the most read page and space of the 90-day window.
+    let (_, top) = run(&store, &["top-readers", "--by", "events", "--limit", "1", "--from", &from, "--to", &to]);
+    let user = field(&top, "user").to_owned();
+    let (_, ev) = run(&store, &["events", "--user", &user, "--action", "view", "--from", &from, "--to", &to]);
+    let line = ev
+        .lines()
+        .find(|l| l.contains("\"page_id\":") && !l.contains("\"page_id\":null"))
+        .expect("a view with a page id");
+    let page = field(line, "page_id").to_owned();
+    let space = field(line, "space").to_owned();
+
+    println!(
+        "store: {} events, {} users, {} pages, {} spaces, {} .. {}",
+        field(&stats, "events"),
+        field(&stats, "users"),
+        field(&stats, "pages"),
+        field(&stats, "spaces"),
+        field(&stats, "first"),
+        last
+    );
+    println!("90-day window: {from} .. {to}; user {user}, page {page}, space {space}; median of {runs} runs, whole processes\n");
+    println!("| query | 90 days (ms) | whole store (ms) |");
+    println!("|---|---|---|");
+    let w90 = ["--from", from.as_str(), "--to", to.as_str()];
+    let cases: [(&str, Vec<&str>); 6] = [
+        ("top-readers --by pages", vec!["top-readers", "--by", "pages"]),
+        ("top-readers --space K", vec!["top-readers", "--space", &space]),
+        ("who-read --space K", vec!["who-read", "--space", &space]),
+        ("who-read --page N", vec!["who-read", "--page", &page]),
+        ("user U", vec!["user", &user]),
+        ("stats", vec!["stats"]),
+    ];
+    for (name, a) in cases {
+        let mut a90 = a.clone();
+        a90.extend_from_slice(&w90);
+        let m90 = if name == "stats" { f64::NAN } else { median(&store, &a90, runs) };
+        let mall = median(&store, &a, runs);
+        println!("| {name} | {m90:.1} | {mall:.1} |");
+    }
+}

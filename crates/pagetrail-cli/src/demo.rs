@@ -1,0 +1,122 @@
+//! `pagetrail demo`: a generated site, ingested into a fresh store, and real answers from it.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use pagetrail_ingest::{IngestOptions, Ingester};
+use pagetrail_query::{By, Target, Window};
+use pagetrail_store::Store;
+
+use crate::cli::GenVariant;
+use crate::output::{bytes, count, instant, Table};
+
+pub fn demo(dir: &Path, users: u32, days: u32, out: &mut dyn Write) -> Result<()> {
+    let logs = dir.join("logs");
+    let store_path = dir.join("store");
+    for p in [&logs, &store_path] {
+        if p.exists() {
+            std::fs::remove_dir_all(p).with_context(|| format!("cannot clear {}", p.display()))?;
+        }
+    }
+    std::fs::create_dir_all(&logs).with_context(|| logs.display().to_string())?;
+    let cfg = crate::run::gen_config(7, users, days, "2026-03-16", GenVariant::A)?;
+    eprintln!("generating {users} users over {days} days into {} ...", logs.display());
+    let (files, g) = pagetrail_gen::generate_files(&cfg, &logs).with_context(|| logs.display().to_string())?;
+    let catalog = dir.join("catalog.csv");
+    let mut f =
+        std::io::BufWriter::new(std::fs::File::create(&catalog).with_context(|| catalog.display().to_string())?);
+    pagetrail_gen::write_catalog(&pagetrail_gen::site(&cfg), &mut f)?;
+    f.flush()?;
+    drop(f);
+    writeln!(out, "generated {} log files: {} lines, {}", files.len(), count(g.lines), bytes(g.bytes))?;
+
+    let store = Store::open_writer(&store_path)?;
+    let (s, secs) = crate::run::ingest(&store, std::slice::from_ref(&logs), IngestOptions::default())?;
+    writeln!(
+        out,
+        "ingested {} lines in {:.1} s: {} events, {} reads, {} noise, {} rejected (torn lines)",
+        count(s.lines),
+        secs,
+        count(s.events),
+        count(s.reads),
+        count(s.noise),
+        count(s.rejected)
+    )?;
+    let mut ing = Ingester::new(&store, IngestOptions::default())?;
+    let n = ing.load_catalog(&catalog)?;
+    ing.finish()?;
+    writeln!(out, "loaded a catalog of {} pages", count(n))?;
+    let (again, _) = crate::run::ingest(&store, std::slice::from_ref(&logs), IngestOptions::default())?;
+    writeln!(
+        out,
+        "ingested the same folder again: {} new events, {} lines recognised as already stored",
+        count(again.events),
+        count(again.duplicates)
+    )?;
+    drop(store);
+
+    let store = Store::open_reader(&store_path)?;
+    let all = Window::all();
+    writeln!(out, "\n== pagetrail top-readers --by pages --limit 10")?;
+    let top = pagetrail_query::top_readers(&store, &all, None, By::Pages, 10)?;
+    let mut t = Table::new(&[("user", false), ("pages", true), ("events", true), ("bytes", true), ("spaces", true)]);
+    for r in &top {
+        t.row(vec![r.user.clone(), count(r.distinct_pages), count(r.events), bytes(r.bytes), count(r.distinct_spaces)]);
+    }
+    t.print(out)?;
+
+    let mut page = None;
+    pagetrail_query::events(&store, &all, &Default::default(), |e| {
+        if e.action == pagetrail_core::Action::View && e.page_id.is_some() {
+            page = e.page_id;
+            return false;
+        }
+        true
+    })?;
+    if let Some(id) = page {
+        writeln!(out, "\n== pagetrail who-read --page {id}")?;
+        let rows = pagetrail_query::who_read(&store, &all, &Target::Page(id))?;
+        let mut t = Table::new(&[
+            ("user", false),
+            ("events", true),
+            ("bytes", true),
+            ("first seen", false),
+            ("last seen", false),
+        ]);
+        for r in rows.iter().take(10) {
+            t.row(vec![r.user.clone(), count(r.events), bytes(r.bytes), instant(r.first_ms), instant(r.last_ms)]);
+        }
+        t.print(out)?;
+    }
+    if let Some(top) = top.first() {
+        let s = pagetrail_query::user_summary(&store, &all, &top.user)?;
+        writeln!(out, "\n== pagetrail user {}", s.user)?;
+        writeln!(
+            out,
+            "{} reads of {} pages in {} spaces, {}",
+            count(s.events),
+            count(s.distinct_pages),
+            count(s.distinct_spaces),
+            bytes(s.bytes)
+        )?;
+        let mut t = Table::new(&[("space", false), ("events", true), ("pages", true)]);
+        for r in s.spaces.iter().take(5) {
+            t.row(vec![r.space.clone(), count(r.events), count(r.distinct_pages)]);
+        }
+        t.print(out)?;
+    }
+    let st = pagetrail_query::stats(&store)?;
+    writeln!(
+        out,
+        "\nstore {}: {} events of {} users on {} pages in {} spaces, {} on disk",
+        store_path.display(),
+        count(st.events),
+        count(st.users),
+        count(st.pages),
+        count(st.spaces),
+        bytes(st.bytes_on_disk)
+    )?;
+    writeln!(out, "try: cargo run --release -- --store {} top-readers --space <KEY>", store_path.display())?;
+    Ok(())
+}

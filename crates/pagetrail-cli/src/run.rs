@@ -1,0 +1,596 @@
+//! Runs one command: opens the store the way the command needs and prints its answer.
+
+use std::io::{self, BufWriter, Write};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use pagetrail_core::time::{format_day, parse_instant, parse_span};
+use pagetrail_core::{Action, ContextPath, Variant};
+use pagetrail_ingest::{expand_paths, IngestOptions, Ingester, Progress, Summary};
+use pagetrail_query::{By as QBy, EventFilter, ReaderRow, Target, Window};
+use pagetrail_store::{rejects, Cf, Dict, DictKind, Store};
+use serde_json::{json, Value};
+
+use crate::cli::{Args, By, Command, Format, GenVariant, Time};
+use crate::output::{self, bytes, clean, count, instant, Table};
+
+pub fn run(args: Args) -> Result<()> {
+    let fmt = args.format;
+    let store_path = args.store.clone();
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match args.command {
+        Command::Ingest { source_format, tz: _, context_path, batch_lines, paths } => {
+            let format = source_format
+                .map(|f| {
+                    Variant::from_name(&f)
+                        .with_context(|| format!("unknown --source-format '{f}' (tomcat-a, tomcat-b, tomcat-c)"))
+                })
+                .transpose()?;
+            let opts = IngestOptions {
+                format,
+                context_path: ContextPath::new(&context_path),
+                batch_lines: batch_lines.max(1),
+            };
+            let store = Store::open_writer(&store_path)?;
+            let (summary, secs) = ingest(&store, &paths, opts)?;
+            print_summary(&mut out, fmt, &summary, secs)?;
+        }
+        Command::Catalog { file } => {
+            let store = Store::open_writer(&store_path)?;
+            let mut ing = Ingester::new(&store, IngestOptions::default())?;
+            let n = ing.load_catalog(&file)?;
+            ing.finish()?;
+            match fmt {
+                Format::Json => writeln!(out, "{}", json!({ "pages": n }))?,
+                Format::Csv => output::csv(&mut out, &["pages"], [vec![n.to_string()]])?,
+                Format::Table => writeln!(out, "loaded {} catalog pages from {}", count(n), file.display())?,
+            }
+        }
+        Command::Rejects { file } => {
+            let store = Store::open_reader(&store_path)?;
+            print_rejects(&store, file.as_deref(), fmt, &mut out)?;
+        }
+        Command::TopReaders { space, by, limit, time } => {
+            let store = Store::open_reader(&store_path)?;
+            let by = match by {
+                By::Pages => QBy::Pages,
+                By::Events => QBy::Events,
+                By::Bytes => QBy::Bytes,
+            };
+            let rows = pagetrail_query::top_readers(&store, &window(&time)?, space.as_deref(), by, limit)?;
+            print_readers(&mut out, fmt, &rows, false)?;
+        }
+        Command::WhoRead { page, space, title, time } => {
+            let target = match (page, space, title) {
+                (Some(p), None, None) => Target::Page(p),
+                (None, Some(s), None) => Target::Space(s),
+                (None, None, Some(t)) => {
+                    let (s, t) = t.split_once('/').context("--title takes SPACE/Title")?;
+                    Target::Title(s.to_owned(), pagetrail_core::url::decode(t, true))
+                }
+                _ => bail!("who-read needs one of --page, --space or --title"),
+            };
+            let store = Store::open_reader(&store_path)?;
+            let rows = pagetrail_query::who_read(&store, &window(&time)?, &target)?;
+            print_readers(&mut out, fmt, &rows, true)?;
+        }
+        Command::User { user, time } => {
+            let store = Store::open_reader(&store_path)?;
+            let s = pagetrail_query::user_summary(&store, &window(&time)?, &user)?;
+            if !s.known {
+                eprintln!("pagetrail: note: the store has no events of user '{}'", clean(&s.user));
+            }
+            print_user(&mut out, fmt, &s)?;
+        }
+        Command::Events { user, page, space, action, time } => {
+            let action = action.map(|a| a.parse::<Action>()).transpose().map_err(anyhow::Error::msg)?;
+            let filter = EventFilter { user, page, space, action };
+            let store = Store::open_reader(&store_path)?;
+            print_events(&store, &window(&time)?, &filter, fmt, &mut out)?;
+        }
+        Command::Compact => {
+            let store = Store::open_writer(&store_path)?;
+            let before = store.bytes_on_disk();
+            store.compact()?;
+            eprintln!("compacted {}: {} -> {}", store_path.display(), bytes(before), bytes(store.bytes_on_disk()));
+        }
+        Command::Stats => {
+            let store = Store::open_reader(&store_path)?;
+            let s = pagetrail_query::stats(&store)?;
+            let first = s.first_ms.map(instant);
+            let last = s.last_ms.map(instant);
+            match fmt {
+                Format::Json => writeln!(
+                    out,
+                    "{}",
+                    json!({"events": s.events, "reads": s.reads, "users": s.users, "pages": s.pages, "spaces": s.spaces,
+                           "first": first, "last": last, "bytes_on_disk": s.bytes_on_disk})
+                )?,
+                Format::Csv => output::csv(
+                    &mut out,
+                    &["events", "reads", "users", "pages", "spaces", "first", "last", "bytes_on_disk"],
+                    [vec![
+                        s.events.to_string(),
+                        s.reads.to_string(),
+                        s.users.to_string(),
+                        s.pages.to_string(),
+                        s.spaces.to_string(),
+                        first.clone().unwrap_or_default(),
+                        last.clone().unwrap_or_default(),
+                        s.bytes_on_disk.to_string(),
+                    ]],
+                )?,
+                Format::Table => {
+                    let mut t = Table::new(&[("", false), ("", true)]);
+                    for (k, v) in [
+                        ("events", count(s.events)),
+                        ("reads", count(s.reads)),
+                        ("lines", count(s.lines)),
+                        ("noise", count(s.noise)),
+                        ("rejected", count(s.rejected)),
+                        ("users", count(s.users)),
+                        ("pages", count(s.pages)),
+                        ("spaces", count(s.spaces)),
+                        ("first", first.unwrap_or_else(|| "-".into())),
+                        ("last", last.unwrap_or_else(|| "-".into())),
+                        ("on disk", bytes(s.bytes_on_disk)),
+                    ] {
+                        t.row(vec![k.into(), v]);
+                    }
+                    t.print(&mut out)?;
+                }
+            }
+        }
+        Command::Gen { seed, users, days, start, variant, out: dir, catalog } => {
+            let cfg = gen_config(seed, users, days, &start, variant)?;
+            if let Some(path) = catalog {
+                let mut f = BufWriter::new(std::fs::File::create(&path).with_context(|| path.display().to_string())?);
+                pagetrail_gen::write_catalog(&pagetrail_gen::site(&cfg), &mut f)?;
+                f.flush()?;
+            }
+            let summary = match dir {
+                Some(dir) => pagetrail_gen::generate_files(&cfg, &dir).with_context(|| dir.display().to_string())?.1,
+                None => pagetrail_gen::generate(&cfg, &mut out)?,
+            };
+            eprintln!("generated {} lines ({}, {} torn)", count(summary.lines), bytes(summary.bytes), summary.torn);
+        }
+        Command::Demo { dir, users, days } => crate::demo::demo(&dir, users, days, &mut out)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub fn gen_config(
+    seed: u64,
+    users: u32,
+    days: u32,
+    start: &str,
+    variant: GenVariant,
+) -> Result<pagetrail_gen::GenConfig> {
+    let day = parse_instant(start)
+        .filter(|_| start.len() == 10)
+        .with_context(|| format!("--start '{start}' is not YYYY-MM-DD"))?;
+    let (y, m, d) = pagetrail_core::time::civil_from_days(day / pagetrail_core::time::DAY_MS);
+    let base = pagetrail_gen::GenConfig::default();
+    Ok(pagetrail_gen::GenConfig {
+        seed,
+        users,
+        days,
+        start: (y, m, d),
+        variant: match variant {
+            GenVariant::A => pagetrail_gen::Variant::A,
+            GenVariant::B => pagetrail_gen::Variant::B,
+            GenVariant::C => pagetrail_gen::Variant::C,
+        },
+        ..base
+    })
+}
+
+/// Ingests every path; progress goes to stderr.
+pub fn ingest(store: &Store, paths: &[std::path::PathBuf], opts: IngestOptions) -> Result<(Summary, f64)> {
+    let started = Instant::now();
+    let sources = expand_paths(paths)?;
+    let mut ing = Ingester::new(store, opts)?;
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
+    let mut failed = Vec::new();
+    for src in &sources {
+        bar.set_message(src.name());
+        let mut tick =
+            |p: Progress| bar.set_message(format!("{}: {} lines, {}", src.name(), count(p.lines), bytes(p.bytes)));
+        match ing.ingest(src, &mut tick) {
+            Ok(o) => {
+                if o.partial_tail {
+                    bar.suspend(|| {
+                        eprintln!("pagetrail: note: {}: last line has no newline yet; left for the next run", o.name)
+                    });
+                }
+            }
+            // A file we cannot read must not stop the others; the run still fails at the end.
+            Err(
+                e @ (pagetrail_ingest::IngestError::Io { .. }
+                | pagetrail_ingest::IngestError::Unrecognized(_)
+                | pagetrail_ingest::IngestError::Rewritten { .. }),
+            ) => {
+                bar.suspend(|| eprintln!("pagetrail: error: {e}"));
+                failed.push(e.to_string());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    bar.finish_and_clear();
+    let summary = ing.finish()?;
+    if !failed.is_empty() {
+        bail!("{} of {} inputs could not be ingested (first: {})", failed.len(), sources.len(), failed[0]);
+    }
+    Ok((summary, started.elapsed().as_secs_f64()))
+}
+
+fn print_summary(out: &mut dyn Write, fmt: Format, s: &Summary, secs: f64) -> Result<()> {
+    let secs = (secs * 1000.0).round() / 1000.0;
+    match fmt {
+        Format::Json => writeln!(
+            out,
+            "{}",
+            json!({"files": s.files, "lines": s.lines, "events": s.events, "reads": s.reads, "noise": s.noise,
+                   "rejected": s.rejected, "duplicates": s.duplicates, "seconds": secs})
+        )?,
+        Format::Csv => output::csv(
+            out,
+            &["files", "lines", "events", "reads", "noise", "rejected", "duplicates", "seconds"],
+            [vec![
+                s.files.to_string(),
+                s.lines.to_string(),
+                s.events.to_string(),
+                s.reads.to_string(),
+                s.noise.to_string(),
+                s.rejected.to_string(),
+                s.duplicates.to_string(),
+                secs.to_string(),
+            ]],
+        )?,
+        Format::Table => {
+            let rate = if secs > 0.0 { (s.lines as f64 / secs) as u64 } else { 0 };
+            writeln!(
+                out,
+                "ingested {} files: {} lines ({} events, {} reads, {} noise, {} rejected, {} already stored) in {:.1} s, {} lines/s",
+                count(s.files),
+                count(s.lines),
+                count(s.events),
+                count(s.reads),
+                count(s.noise),
+                count(s.rejected),
+                count(s.duplicates),
+                secs,
+                count(rate)
+            )?
+        }
+    }
+    Ok(())
+}
+
+fn window(t: &Time) -> Result<Window> {
+    let parse = |s: &Option<String>, what: &str| -> Result<Option<i64>> {
+        s.as_deref()
+            .map(|v| parse_instant(v).with_context(|| format!("--{what} '{v}' is not YYYY-MM-DD or RFC 3339")))
+            .transpose()
+    };
+    if let Some(l) = &t.last {
+        let span = parse_span(l).with_context(|| format!("--last '{l}' is not a span like 90d, 12h or 2w"))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        return Ok(Window { from_ms: Some(now - span), to_ms: Some(now) });
+    }
+    let w = Window { from_ms: parse(&t.from, "from")?, to_ms: parse(&t.to, "to")? };
+    if let (Some(f), Some(to)) = (w.from_ms, w.to_ms) {
+        if f >= to {
+            bail!("--from must be before --to");
+        }
+    }
+    Ok(w)
+}
+
+fn print_readers(out: &mut dyn Write, fmt: Format, rows: &[ReaderRow], who: bool) -> Result<()> {
+    match (fmt, who) {
+        (Format::Json, false) => {
+            let rows: Vec<Value> = rows
+                .iter()
+                .map(|r| json!({"user": r.user, "distinct_pages": r.distinct_pages, "events": r.events, "bytes": r.bytes, "distinct_spaces": r.distinct_spaces}))
+                .collect();
+            writeln!(out, "{}", json!({ "rows": rows }))?;
+        }
+        (Format::Json, true) => {
+            let rows: Vec<Value> = rows
+                .iter()
+                .map(|r| {
+                    json!({"user": r.user, "events": r.events, "distinct_pages": r.distinct_pages, "bytes": r.bytes,
+                                "first_seen": instant(r.first_ms), "last_seen": instant(r.last_ms)})
+                })
+                .collect();
+            writeln!(out, "{}", json!({ "rows": rows }))?;
+        }
+        (Format::Csv, false) => output::csv(
+            out,
+            &["user", "distinct_pages", "events", "bytes", "distinct_spaces"],
+            rows.iter().map(|r| {
+                vec![
+                    r.user.clone(),
+                    r.distinct_pages.to_string(),
+                    r.events.to_string(),
+                    r.bytes.to_string(),
+                    r.distinct_spaces.to_string(),
+                ]
+            }),
+        )?,
+        (Format::Csv, true) => output::csv(
+            out,
+            &["user", "events", "distinct_pages", "bytes", "first_seen", "last_seen"],
+            rows.iter().map(|r| {
+                vec![
+                    r.user.clone(),
+                    r.events.to_string(),
+                    r.distinct_pages.to_string(),
+                    r.bytes.to_string(),
+                    instant(r.first_ms),
+                    instant(r.last_ms),
+                ]
+            }),
+        )?,
+        (Format::Table, false) => {
+            let mut t =
+                Table::new(&[("user", false), ("pages", true), ("events", true), ("bytes", true), ("spaces", true)]);
+            for r in rows {
+                t.row(vec![
+                    r.user.clone(),
+                    count(r.distinct_pages),
+                    count(r.events),
+                    bytes(r.bytes),
+                    count(r.distinct_spaces),
+                ]);
+            }
+            t.print(out)?;
+        }
+        (Format::Table, true) => {
+            let mut t = Table::new(&[
+                ("user", false),
+                ("events", true),
+                ("pages", true),
+                ("bytes", true),
+                ("first seen", false),
+                ("last seen", false),
+            ]);
+            for r in rows {
+                t.row(vec![
+                    r.user.clone(),
+                    count(r.events),
+                    count(r.distinct_pages),
+                    bytes(r.bytes),
+                    instant(r.first_ms),
+                    instant(r.last_ms),
+                ]);
+            }
+            t.print(out)?;
+        }
+    }
+    Ok(())
+}
+
+fn print_user(out: &mut dyn Write, fmt: Format, s: &pagetrail_query::UserSummary) -> Result<()> {
+    let days: Vec<Value> = s.days.iter().map(|d| json!({"day": format_day(d.day), "events": d.events, "distinct_pages": d.distinct_pages, "bytes": d.bytes})).collect();
+    let spaces: Vec<Value> = s
+        .spaces
+        .iter()
+        .map(|d| json!({"space": d.space, "events": d.events, "distinct_pages": d.distinct_pages, "bytes": d.bytes}))
+        .collect();
+    let sources: Vec<Value> = s
+        .sources
+        .iter()
+        .map(|d| json!({"ip": d.ip, "user_agent": d.user_agent, "events": d.events, "first_seen": instant(d.first_ms), "last_seen": instant(d.last_ms)}))
+        .collect();
+    match fmt {
+        Format::Json => writeln!(
+            out,
+            "{}",
+            json!({"user": s.user, "events": s.events, "distinct_pages": s.distinct_pages, "distinct_spaces": s.distinct_spaces,
+                   "bytes": s.bytes, "first_seen": s.first_ms.map(instant), "last_seen": s.last_ms.map(instant),
+                   "days": days, "spaces": spaces, "sources": sources})
+        )?,
+        Format::Csv => output::csv(
+            out,
+            &["day", "events", "distinct_pages", "bytes"],
+            s.days.iter().map(|d| {
+                vec![format_day(d.day), d.events.to_string(), d.distinct_pages.to_string(), d.bytes.to_string()]
+            }),
+        )?,
+        Format::Table => {
+            writeln!(
+                out,
+                "{}: {} reads of {} pages in {} spaces, {}; first {}, last {}\n",
+                clean(&s.user),
+                count(s.events),
+                count(s.distinct_pages),
+                count(s.distinct_spaces),
+                bytes(s.bytes),
+                s.first_ms.map_or("-".into(), instant),
+                s.last_ms.map_or("-".into(), instant)
+            )?;
+            let mut t = Table::new(&[("space", false), ("events", true), ("pages", true), ("bytes", true)]);
+            for d in &s.spaces {
+                t.row(vec![d.space.clone(), count(d.events), count(d.distinct_pages), bytes(d.bytes)]);
+            }
+            t.print(out)?;
+            writeln!(out)?;
+            let mut t = Table::new(&[("day", false), ("events", true), ("pages", true), ("bytes", true)]);
+            for d in &s.days {
+                t.row(vec![format_day(d.day), count(d.events), count(d.distinct_pages), bytes(d.bytes)]);
+            }
+            t.print(out)?;
+            writeln!(out)?;
+            let mut t = Table::new(&[
+                ("ip", false),
+                ("events", true),
+                ("first seen", false),
+                ("last seen", false),
+                ("user agent", false),
+            ]);
+            for d in &s.sources {
+                t.row(vec![
+                    d.ip.clone(),
+                    count(d.events),
+                    instant(d.first_ms),
+                    instant(d.last_ms),
+                    d.user_agent.clone(),
+                ]);
+            }
+            t.print(out)?;
+        }
+    }
+    Ok(())
+}
+
+fn print_events(store: &Store, w: &Window, filter: &EventFilter, fmt: Format, out: &mut dyn Write) -> Result<()> {
+    let headers = [
+        "ts",
+        "user",
+        "action",
+        "page_id",
+        "space",
+        "title",
+        "status",
+        "bytes",
+        "duration_ms",
+        "ip",
+        "user_agent",
+        "method",
+        "path",
+        "query",
+        "referer",
+        "file",
+        "line",
+    ];
+    let mut err = None;
+    let mut csv_rows = Vec::new();
+    let mut table = Table::new(&[
+        ("ts", false),
+        ("user", false),
+        ("action", false),
+        ("status", true),
+        ("bytes", true),
+        ("page", false),
+        ("path", false),
+        ("source", false),
+    ]);
+    pagetrail_query::events(store, w, filter, |e| {
+        let res = match fmt {
+            Format::Json => writeln!(
+                out,
+                "{}",
+                json!({"ts": instant(e.ts_ms), "user": e.user, "action": e.action.as_str(), "page_id": e.page_id, "space": e.space,
+                       "title": e.title, "status": e.status, "bytes": e.bytes, "duration_ms": e.duration_ms, "ip": e.ip,
+                       "user_agent": e.user_agent, "method": e.method, "path": e.path, "query": e.query, "referer": e.referer,
+                       "source": {"file": e.file, "line": e.line}})
+            ),
+            Format::Csv => {
+                csv_rows.push(vec![
+                    instant(e.ts_ms),
+                    e.user,
+                    e.action.to_string(),
+                    e.page_id.map(|p| p.to_string()).unwrap_or_default(),
+                    e.space.unwrap_or_default(),
+                    e.title.unwrap_or_default(),
+                    e.status.to_string(),
+                    e.bytes.to_string(),
+                    e.duration_ms.to_string(),
+                    e.ip,
+                    e.user_agent,
+                    e.method,
+                    e.path,
+                    e.query,
+                    e.referer,
+                    e.file,
+                    e.line.to_string(),
+                ]);
+                Ok(())
+            }
+            Format::Table => {
+                let page = match (e.page_id, &e.space, &e.title) {
+                    (Some(id), _, _) => id.to_string(),
+                    (None, Some(s), Some(t)) => format!("{s}/{t}"),
+                    (None, Some(s), None) => s.clone(),
+                    _ => String::new(),
+                };
+                let path = if e.query.is_empty() { e.path } else { format!("{}?{}", e.path, e.query) };
+                table.row(vec![
+                    instant(e.ts_ms),
+                    e.user,
+                    e.action.to_string(),
+                    e.status.to_string(),
+                    count(e.bytes),
+                    page,
+                    path,
+                    format!("{}:{}", e.file, e.line),
+                ]);
+                Ok(())
+            }
+        };
+        match res {
+            Ok(()) => true,
+            Err(e) => {
+                err = Some(e);
+                false
+            }
+        }
+    })?;
+    if let Some(e) = err {
+        return Err(e.into());
+    }
+    match fmt {
+        Format::Csv => output::csv(out, &headers, csv_rows)?,
+        Format::Table => table.print(out)?,
+        Format::Json => {}
+    }
+    Ok(())
+}
+
+fn print_rejects(store: &Store, file: Option<&str>, fmt: Format, out: &mut dyn Write) -> Result<()> {
+    let files = Dict::load(store, DictKind::File)?;
+    let prefix: Vec<u8> = match file {
+        Some(f) => match files.get(f.as_bytes()) {
+            Some(id) => id.to_be_bytes().to_vec(),
+            None => bail!("no ingested file is named '{f}'"),
+        },
+        None => Vec::new(),
+    };
+    let mut rows = Vec::new();
+    for kv in store.prefix(Cf::Rejects, &prefix) {
+        let (k, v) = kv?;
+        let ((fid, line), (reason, raw)) =
+            rejects::parse_key(&k).zip(rejects::decode(&v)).context("corrupt reject record")?;
+        let name = String::from_utf8_lossy(files.name(fid).unwrap_or(b"?")).into_owned();
+        rows.push((name, line, reason, String::from_utf8_lossy(&raw).into_owned()));
+    }
+    match fmt {
+        Format::Json => {
+            for (f, l, r, raw) in rows {
+                writeln!(out, "{}", json!({"file": f, "line": l, "reason": r, "raw": raw}))?;
+            }
+        }
+        Format::Csv => output::csv(
+            out,
+            &["file", "line", "reason", "raw"],
+            rows.into_iter().map(|(f, l, r, raw)| vec![f, l.to_string(), r, raw]),
+        )?,
+        Format::Table => {
+            let mut t = Table::new(&[("file", false), ("line", true), ("reason", false), ("raw", false)]);
+            for (f, l, r, raw) in rows {
+                let short: String = raw.chars().take(100).collect();
+                t.row(vec![f, l.to_string(), r, short]);
+            }
+            t.print(out)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,36 @@
+//! Ingest: from log files to committed events, rejects and indexes.
+//!
+//! [`Ingester`] is the single writer. It reads each source in chunks, parses and classifies
+//! every line, and commits a batch (events, rejects, dictionary additions, index operands, page
+//! identity and the file's checkpoint) as one atomic RocksDB write, so a crash at any point
+//! followed by a re-run leaves what one clean run leaves.
+
+mod catalog;
+pub use catalog::read_catalog;
+mod input;
+mod pages;
+mod writer;
+
+use std::path::PathBuf;
+
+pub use input::{expand_paths, Source};
+pub use writer::{FileOutcome, IngestOptions, Ingester, Progress, Summary};
+
+/// What stops a source from being ingested. Each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{0}: no line matches a known log format")]
+    Unrecognized(PathBuf),
+    #[error("{0}: no log files in this directory")]
+    EmptyDir(PathBuf),
+    #[error("{path}: content differs at byte {offset} from what was ingested before as {previous} (a rewritten file?); not ingested")]
+    Rewritten { path: PathBuf, previous: String, offset: u64 },
+    #[error("{path}: line {line}: {msg}")]
+    Catalog { path: PathBuf, line: u64, msg: String },
+    #[error(transparent)]
+    Store(#[from] pagetrail_store::StoreError),
+}
+
+pub type Result<T> = std::result::Result<T, IngestError>;

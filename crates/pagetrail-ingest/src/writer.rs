@@ -1,0 +1,522 @@
+//! The single writer: reads sources line by line and commits atomic batches.
+
+use std::collections::HashMap;
+
+use pagetrail_core::event::fold_user;
+use pagetrail_core::time::{day_of, month_of_day, month_start_day, DAY_MS};
+use pagetrail_core::{classify, is_read, parse_line, Action, ContextPath, PageRef, Variant};
+use pagetrail_index::keys::{entity_key, entity_user_key, Grain};
+use pagetrail_index::pages::PageModel;
+use pagetrail_index::{bitmap, Counters};
+use pagetrail_store::dict::page_ref_bytes;
+use pagetrail_store::files::{hash, HEAD_LEN};
+use pagetrail_store::meta::{load_batch_seq, save_batch_seq};
+use pagetrail_store::{events, rejects, Batch, Cf, Dict, DictKind, EventRow, FileRecord, Group, Store, Totals};
+use roaring::RoaringBitmap;
+
+use crate::input::read_full;
+use crate::pages::{backfill, load_dirty, load_model, rebuild_dirty, save_dirty};
+use crate::{IngestError, Result, Source};
+
+/// How to read sources.
+#[derive(Clone, Debug)]
+pub struct IngestOptions {
+    /// Skips detection: every file is read in this shape.
+    pub format: Option<Variant>,
+    pub context_path: ContextPath,
+    /// Lines per atomic batch.
+    pub batch_lines: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions { format: None, context_path: ContextPath::default(), batch_lines: 400_000 }
+    }
+}
+
+/// Totals of one run: the JSON summary of contract §4 (without `seconds`, which the CLI adds).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub files: u64,
+    pub lines: u64,
+    pub events: u64,
+    pub reads: u64,
+    pub noise: u64,
+    pub rejected: u64,
+    pub duplicates: u64,
+}
+
+/// What happened to one source.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileOutcome {
+    pub name: String,
+    pub format: String,
+    /// New lines read (accepted, noise or rejected).
+    pub lines: u64,
+    /// Lines skipped because they were ingested before.
+    pub duplicates: u64,
+    /// The file ends in a line without a newline, left for the next run (it may still be written).
+    pub partial_tail: bool,
+}
+
+/// Progress of the current source, for a progress display.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    pub bytes: u64,
+    pub lines: u64,
+}
+
+/// One read, waiting for the page model to resolve before it is indexed.
+struct ReadFact {
+    user: u32,
+    page: u32,
+    ts_ms: i64,
+    bytes: u64,
+}
+
+struct Dicts {
+    users: Dict,
+    spaces: Dict,
+    pages: Dict,
+    agents: Dict,
+    addrs: Dict,
+    requests: Dict,
+    referers: Dict,
+    methods: Dict,
+    files: Dict,
+}
+
+pub struct Ingester<'s> {
+    store: &'s Store,
+    opts: IngestOptions,
+    dicts: Dicts,
+    model: PageModel,
+    totals: Totals,
+    batch_seq: u32,
+    registry: Vec<FileRecord>,
+    summary: Summary,
+    // The batch being built.
+    batch: Batch<'s>,
+    groups: HashMap<(u32, i64), Vec<EventRow>>,
+    reads: Vec<ReadFact>,
+    pending_lines: usize,
+    scratch: Vec<u8>,
+}
+
+const CHUNK: usize = 8 << 20;
+
+impl<'s> Ingester<'s> {
+    /// Loads dictionaries, page model, totals and file registry; finishes any space rebuild a
+    /// crash interrupted.
+    pub fn new(store: &'s Store, opts: IngestOptions) -> Result<Self> {
+        let load = |k| Dict::load(store, k);
+        let dicts = Dicts {
+            users: load(DictKind::User)?,
+            spaces: load(DictKind::Space)?,
+            pages: load(DictKind::Page)?,
+            agents: load(DictKind::Agent)?,
+            addrs: load(DictKind::Addr)?,
+            requests: load(DictKind::Request)?,
+            referers: load(DictKind::Referer)?,
+            methods: load(DictKind::Method)?,
+            files: load(DictKind::File)?,
+        };
+        let mut model = load_model(store)?;
+        model.ensure(dicts.pages.len() as u32);
+        rebuild_dirty(store, &model, load_dirty(store)?)?;
+        Ok(Ingester {
+            store,
+            opts,
+            dicts,
+            model,
+            totals: Totals::load(store)?,
+            batch_seq: load_batch_seq(store)?,
+            registry: pagetrail_store::files::load_all(store)?,
+            summary: Summary::default(),
+            batch: store.batch(),
+            groups: HashMap::new(),
+            reads: Vec::new(),
+            pending_lines: 0,
+            scratch: Vec::new(),
+        })
+    }
+
+    pub fn summary(&self) -> Summary {
+        self.summary
+    }
+
+    /// Commits what is pending and makes the store durable.
+    pub fn finish(mut self) -> Result<Summary> {
+        self.commit(None)?;
+        self.store.sync()?;
+        Ok(self.summary)
+    }
+
+    fn find_record(&self, buf: &[u8]) -> Option<usize> {
+        let head = &buf[..buf.len().min(HEAD_LEN)];
+        let full = hash(head);
+        if let Some(i) = self.registry.iter().position(|r| r.head_len as usize == head.len() && r.head_hash == full) {
+            return Some(i);
+        }
+        // A file first seen while shorter than HEAD_LEN and grown since.
+        self.registry.iter().position(|r| {
+            (r.head_len as usize) < HEAD_LEN
+                && (r.head_len as usize) <= buf.len()
+                && r.head_hash == hash(&buf[..r.head_len as usize])
+        })
+    }
+
+    /// Ingests one source: new content only, in atomic batches with the file's checkpoint.
+    pub fn ingest(&mut self, src: &Source, progress: &mut dyn FnMut(Progress)) -> Result<FileOutcome> {
+        let path = src.path();
+        let io_err = |source| IngestError::Io { path: path.clone(), source };
+        let (mut reader, final_content) = src.open()?;
+        let mut buf = vec![0u8; CHUNK];
+        let mut filled = read_full(&mut *reader, &mut buf).map_err(io_err)?;
+        let mut outcome = FileOutcome { name: src.name(), ..Default::default() };
+        self.summary.files += 1;
+        if filled == 0 {
+            return Ok(outcome);
+        }
+        let known = self.find_record(&buf[..filled]);
+        let mut rec = match known {
+            Some(i) => self.registry[i].clone(),
+            None => FileRecord {
+                head_len: filled.min(HEAD_LEN) as u32,
+                head_hash: hash(&buf[..filled.min(HEAD_LEN)]),
+                offset: 0,
+                lines: 0,
+                tail_hash: hash(&[]),
+                format: String::new(),
+                context_path: self.opts.context_path.as_str().to_owned(),
+                name: src.name(),
+            },
+        };
+        let variant = match (self.opts.format, Variant::from_name(&rec.format)) {
+            (Some(v), _) => v,
+            (None, Some(v)) => v,
+            (None, None) => detect(&buf[..filled]).ok_or_else(|| IngestError::Unrecognized(path.clone()))?,
+        };
+        rec.format = variant.name().to_owned();
+        outcome.format = rec.format.clone();
+        let ctx = ContextPath::new(&rec.context_path);
+        let known_names = self.dicts.files.len();
+        let file_id = self.dicts.files.intern(src.name().as_bytes(), &mut self.batch);
+        if self.dicts.files.len() > known_names && !rec.context_path.is_empty() {
+            // Shown events re-classify their stored path, which needs the file's context path.
+            self.batch.put(Cf::Meta, &pagetrail_store::meta::context_key(file_id), rec.context_path.as_bytes());
+        }
+
+        // Skip what an earlier run consumed, checking it is the same content.
+        let mut base: u64 = 0; // content offset of buf[0]
+        let mut pos: usize = 0;
+        if rec.offset > 0 {
+            let target = rec.offset;
+            loop {
+                if base + filled as u64 >= target {
+                    pos = (target - base) as usize;
+                    break;
+                }
+                // Keep HEAD_LEN bytes for the tail check, then read on.
+                let keep = filled.min(HEAD_LEN);
+                buf.copy_within(filled - keep..filled, 0);
+                base += (filled - keep) as u64;
+                let n = read_full(&mut *reader, &mut buf[keep..]).map_err(io_err)?;
+                filled = keep + n;
+                if n == 0 {
+                    return Err(IngestError::Rewritten { path, previous: rec.name, offset: base + filled as u64 });
+                }
+            }
+            let tail_from = pos.saturating_sub(HEAD_LEN.min(target as usize));
+            if hash(&buf[tail_from..pos]) != rec.tail_hash {
+                return Err(IngestError::Rewritten { path, previous: rec.name, offset: target });
+            }
+            outcome.duplicates = rec.lines;
+            self.summary.duplicates += rec.lines;
+        }
+
+        let mut line_no = rec.lines;
+        loop {
+            // Complete lines in buf[pos..filled].
+            while let Some(nl) = memchr::memchr(b'\n', &buf[pos..filled]) {
+                line_no += 1;
+                let end = pos + nl;
+                self.line(&buf[pos..end], file_id, line_no, variant, &ctx);
+                pos = end + 1;
+                outcome.lines += 1;
+                if self.pending_lines >= self.opts.batch_lines {
+                    self.checkpoint(
+                        &mut rec,
+                        base + pos as u64,
+                        line_no,
+                        &buf[pos.saturating_sub(HEAD_LEN)..pos],
+                        known.is_none(),
+                    )?;
+                    progress(Progress { bytes: base + pos as u64, lines: line_no });
+                }
+            }
+            // Refill, keeping the last consumed bytes (tail check) and the partial line.
+            let keep_from = pos.saturating_sub(HEAD_LEN);
+            buf.copy_within(keep_from..filled, 0);
+            base += keep_from as u64;
+            pos -= keep_from;
+            filled -= keep_from;
+            if filled == buf.len() {
+                // A single line longer than the buffer: grow rather than split it.
+                buf.resize(buf.len() * 2, 0);
+            }
+            let n = read_full(&mut *reader, &mut buf[filled..]).map_err(io_err)?;
+            filled += n;
+            if n == 0 {
+                break;
+            }
+        }
+        if pos < filled {
+            if final_content {
+                line_no += 1;
+                let end = filled;
+                self.line(&buf[pos..end], file_id, line_no, variant, &ctx);
+                pos = end;
+                outcome.lines += 1;
+            } else {
+                outcome.partial_tail = true;
+            }
+        }
+        self.checkpoint(
+            &mut rec,
+            base + pos as u64,
+            line_no,
+            &buf[pos.saturating_sub(HEAD_LEN)..pos],
+            known.is_none(),
+        )?;
+        progress(Progress { bytes: base + pos as u64, lines: line_no });
+        Ok(outcome)
+    }
+
+    /// Commits the pending batch together with the file's new position.
+    fn checkpoint(&mut self, rec: &mut FileRecord, offset: u64, lines: u64, tail: &[u8], new_file: bool) -> Result<()> {
+        rec.offset = offset;
+        rec.lines = lines;
+        rec.tail_hash = hash(&tail[tail.len().saturating_sub(offset.min(HEAD_LEN as u64) as usize)..]);
+        self.commit(Some(rec))?;
+        match self.registry.iter_mut().find(|r| r.key() == rec.key()) {
+            Some(r) => *r = rec.clone(),
+            None => {
+                debug_assert!(new_file);
+                self.registry.push(rec.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, file: u32, line: u64, reason: &str, raw: &[u8]) {
+        self.batch.put(Cf::Rejects, &rejects::key(file, line), &rejects::encode(reason, raw));
+        self.totals.rejected += 1;
+        self.summary.rejected += 1;
+    }
+
+    fn line(&mut self, raw: &[u8], file: u32, line: u64, variant: Variant, ctx: &ContextPath) {
+        self.pending_lines += 1;
+        self.totals.lines += 1;
+        self.summary.lines += 1;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let Ok(text) = std::str::from_utf8(raw) else {
+            return self.reject(file, line, "not valid UTF-8", raw);
+        };
+        let rec = match parse_line(variant, text) {
+            Ok(r) => r,
+            Err(e) => return self.reject(file, line, &e.to_string(), raw),
+        };
+        let cls = classify(ctx, rec.method, rec.path, rec.query);
+        if cls.action == Action::Noise {
+            self.totals.noise += 1;
+            self.summary.noise += 1;
+            return;
+        }
+        let d = &mut self.dicts;
+        let b = &mut self.batch;
+        let ts = rec.ts_ms;
+        let user = d.users.intern(fold_user(rec.user).as_bytes(), b);
+        let space = cls.space.as_deref().map(|s| d.spaces.intern(s.as_bytes(), b));
+        let page = cls.page_ref().map(|r| d.pages.intern(&page_ref_bytes(&r), b));
+        if let Some(p) = page {
+            self.model.ensure(p);
+            if let Some(s) = space {
+                self.model.note_url_space(p, s, ts);
+            }
+        }
+        if let (Some((_, sk, title)), Some(target), Some(s)) = (cls.link(), page, space) {
+            let titled = PageRef::Titled { space: sk.to_owned(), title: title.to_owned() };
+            let t = d.pages.intern(&page_ref_bytes(&titled), b);
+            self.model.note_url_space(t, s, ts);
+            self.model.note_link(t, target, ts);
+        }
+        self.scratch.clear();
+        self.scratch.extend_from_slice(rec.path.as_bytes());
+        self.scratch.push(0);
+        self.scratch.extend_from_slice(rec.query.as_bytes());
+        let row = EventRow {
+            ts_ms: ts,
+            action: cls.action,
+            status: rec.status,
+            bytes: rec.bytes,
+            duration_ms: rec.duration_ms,
+            page: page.unwrap_or(0),
+            method: intern_opt(&mut d.methods, rec.method, b),
+            request: d.requests.intern(&self.scratch, b),
+            referer: intern_opt(&mut d.referers, rec.referer, b),
+            addr: intern_opt(&mut d.addrs, rec.ip, b),
+            agent: intern_opt(&mut d.agents, &rec.user_agent, b),
+            file,
+            line,
+        };
+        self.groups.entry((user, day_of(ts))).or_default().push(row);
+        self.totals.events += 1;
+        self.summary.events += 1;
+        self.totals.first_ms = self.totals.first_ms.min(ts);
+        self.totals.last_ms = self.totals.last_ms.max(ts);
+        if let Some(p) = page.filter(|_| is_read(cls.action, rec.status, true)) {
+            self.reads.push(ReadFact { user, page: p, ts_ms: ts, bytes: rec.bytes });
+            self.totals.reads += 1;
+            self.summary.reads += 1;
+        }
+    }
+
+    /// Resolves pages, indexes the pending reads, and writes everything in one atomic batch.
+    pub(crate) fn commit(&mut self, file: Option<&FileRecord>) -> Result<()> {
+        let batch_empty = self.batch.is_empty() && self.groups.is_empty() && file.is_none();
+        let changes = self.model.resolve();
+        if batch_empty && changes.metas.is_empty() {
+            return Ok(());
+        }
+        let store = self.store;
+        let mut batch = std::mem::replace(&mut self.batch, store.batch());
+        self.batch_seq += 1;
+        for &r in &changes.metas {
+            batch.put(Cf::Pages, &meta_key(r), &self.model.metas[r as usize].encode());
+        }
+        for &c in &changes.chunks {
+            batch.put(Cf::Pages, &chunk_key(c), &self.model.chunk(c));
+        }
+        let mut dirty = load_dirty(store)?;
+        for &(r, s) in &changes.placed {
+            backfill(store, r, s, &mut batch)?;
+        }
+        for &(r, old, new) in &changes.moved {
+            backfill(store, r, new, &mut batch)?;
+            if !dirty.contains(&old) {
+                dirty.push(old);
+            }
+        }
+        if !changes.moved.is_empty() {
+            save_dirty(&mut batch, &dirty);
+        }
+        self.index_reads(&mut batch);
+        let mut buf = Vec::new();
+        for ((user, _day), mut rows) in self.groups.drain() {
+            rows.sort_by_key(|r| (r.ts_ms, r.file, r.line));
+            Group::encode(&rows, usize::MAX, &mut buf);
+            batch.put(Cf::Events, &events::key(user, rows[0].ts_ms, self.batch_seq), &buf);
+        }
+        if let Some(rec) = file {
+            batch.put(Cf::Files, &rec.key(), &rec.encode());
+        }
+        self.totals.save(&mut batch);
+        save_batch_seq(&mut batch, self.batch_seq);
+        store.commit(batch)?;
+        self.pending_lines = 0;
+        if !changes.moved.is_empty() {
+            rebuild_dirty(store, &self.model, dirty)?;
+        }
+        Ok(())
+    }
+
+    fn index_reads(&mut self, batch: &mut Batch<'_>) {
+        let mut user_days: HashMap<[u8; 9], Counters> = HashMap::new();
+        let mut user_pages: HashMap<[u8; 9], RoaringBitmap> = HashMap::new();
+        let mut page_users: HashMap<[u8; 13], Counters> = HashMap::new();
+        let mut space_users: HashMap<[u8; 13], Counters> = HashMap::new();
+        let add = |m: &mut HashMap<[u8; 13], Counters>, k: [u8; 13], c: Counters| {
+            m.entry(k).and_modify(|e| e.add(&c)).or_insert(c);
+        };
+        for r in self.reads.drain(..) {
+            let day = day_of(r.ts_ms);
+            let month = month_of_day(day);
+            let space = self.model.space[r.page as usize];
+            for (grain, period, start) in [(Grain::Day, day, day), (Grain::Month, month, month_start_day(month))] {
+                let c = Counters::one(r.bytes, (r.ts_ms - start * DAY_MS) as u64);
+                let period = period as u32;
+                user_days.entry(entity_key(r.user, grain, period)).and_modify(|e| e.add(&c)).or_insert(c);
+                user_pages.entry(entity_key(r.user, grain, period)).or_default().insert(r.page);
+                // Pages get daily rows only: a page's readers per day are few, and monthly rows
+                // here would be the largest index of all.
+                if grain == Grain::Day {
+                    add(&mut page_users, entity_user_key(r.page, grain, period, r.user), c);
+                }
+                if space != 0 {
+                    add(&mut space_users, entity_user_key(space, grain, period, r.user), c);
+                }
+            }
+        }
+        let mut buf = Vec::new();
+        for (k, c) in user_days {
+            c.encode(&mut buf);
+            batch.merge(Cf::UserDays, &k, &buf);
+        }
+        for (k, set) in user_pages {
+            bitmap::encode(&set, &mut buf);
+            batch.merge(Cf::UserPages, &k, &buf);
+        }
+        for (cf, map) in [(Cf::PageUsers, page_users), (Cf::SpaceUsers, space_users)] {
+            for (k, c) in map {
+                c.encode(&mut buf);
+                batch.merge(cf, &k, &buf);
+            }
+        }
+    }
+
+    /// Applies catalog rows (page id, space key, title); commits them atomically.
+    pub fn apply_catalog(&mut self, rows: &[(u64, String, String)]) -> Result<()> {
+        let d = &mut self.dicts;
+        let b = &mut self.batch;
+        for (id, space, title) in rows {
+            let id_ref = d.pages.intern(&page_ref_bytes(&PageRef::Id(*id)), b);
+            let titled = PageRef::Titled { space: space.clone(), title: title.clone() };
+            let t = d.pages.intern(&page_ref_bytes(&titled), b);
+            let s = d.spaces.intern(space.as_bytes(), b);
+            self.model.set_catalog(id_ref, t, s, title);
+        }
+        self.commit(None)
+    }
+}
+
+fn intern_opt(d: &mut Dict, s: &str, b: &mut Batch<'_>) -> u32 {
+    if s.is_empty() {
+        0
+    } else {
+        d.intern(s.as_bytes(), b)
+    }
+}
+
+pub(crate) fn meta_key(r: u32) -> [u8; 5] {
+    let mut k = [b'm', 0, 0, 0, 0];
+    k[1..].copy_from_slice(&r.to_be_bytes());
+    k
+}
+
+pub(crate) fn chunk_key(c: u32) -> [u8; 5] {
+    let mut k = [b'c', 0, 0, 0, 0];
+    k[1..].copy_from_slice(&c.to_be_bytes());
+    k
+}
+
+/// Detects the shape from the first lines of the content.
+fn detect(buf: &[u8]) -> Option<Variant> {
+    let lines: Vec<&str> = buf
+        .split(|&b| b == b'\n')
+        .take(64)
+        .filter_map(|l| std::str::from_utf8(l).ok())
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    pagetrail_core::detect_variant(lines.iter().copied())
+}

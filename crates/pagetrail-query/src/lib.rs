@@ -1,0 +1,42 @@
+//! Queries: top readers, who read a page or space, one user's reading, raw events, stats.
+//!
+//! Every answer is exact. Whole days inside the window come from the indexes (monthly rollups
+//! in the middle, daily rows at the ends); partial days at the window's edges are recounted
+//! from the raw events, so `--last 90d` is as exact as a day-aligned window.
+
+mod pagemap;
+mod readers;
+mod rows;
+mod user;
+mod window;
+
+pub use pagemap::PageMap;
+pub use readers::{top_readers, who_read, By, Target};
+pub use rows::{events, stats, EventFilter, EventOut, Stats};
+pub use user::{user_summary, DayRow, SourceRow, SpaceRow, UserSummary};
+pub use window::Window;
+
+use pagetrail_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T> = std::result::Result<T, QueryError>;
+
+/// One reader row, the shape shared by `top-readers` and `who-read`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReaderRow {
+    pub user: String,
+    pub events: u64,
+    pub distinct_pages: u64,
+    pub bytes: u64,
+    pub distinct_spaces: u64,
+    /// First and last read (ms), for `who-read`.
+    pub first_ms: i64,
+    pub last_ms: i64,
+}

@@ -1,0 +1,294 @@
+//! `top-readers` and `who-read`: per-user read totals over a window, from the indexes.
+
+use std::collections::HashMap;
+
+use pagetrail_core::time::{month_start_day, DAY_MS};
+use pagetrail_core::{is_read, PageRef};
+use pagetrail_index::keys::{entity_key, entity_user_key, parse, plan, Grain, Span};
+use pagetrail_index::{bitmap, Counters};
+use pagetrail_store::dict::{lookup, page_ref_bytes};
+use pagetrail_store::{events, Cf, Dict, DictKind, EventRow, Store, Totals};
+use roaring::RoaringBitmap;
+
+use crate::window::Plan;
+use crate::{PageMap, QueryError, ReaderRow, Result, Window};
+
+/// What `top-readers` ranks by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum By {
+    Pages,
+    Events,
+    Bytes,
+}
+
+/// What `who-read` asks about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Page(u64),
+    Space(String),
+    /// Space key and title.
+    Title(String, String),
+}
+
+#[derive(Default)]
+struct Acc {
+    events: u64,
+    bytes: u64,
+    first: i64,
+    last: i64,
+    pages: RoaringBitmap,
+}
+
+impl Acc {
+    fn counters(&mut self, c: &Counters, period_start_ms: i64) {
+        let (f, l) = (period_start_ms + c.first as i64, period_start_ms + c.last as i64);
+        if self.events == 0 {
+            (self.first, self.last) = (f, l);
+        } else {
+            self.first = self.first.min(f);
+            self.last = self.last.max(l);
+        }
+        self.events += c.events;
+        self.bytes += c.bytes;
+    }
+
+    fn row(&mut self, r: &EventRow) {
+        self.counters(&Counters::one(r.bytes, 0), r.ts_ms);
+        self.pages.insert(r.page);
+    }
+}
+
+fn period_start_ms(grain: Grain, period: u32) -> i64 {
+    match grain {
+        Grain::Day => i64::from(period) * DAY_MS,
+        Grain::Month => month_start_day(i64::from(period)) * DAY_MS,
+    }
+}
+
+fn spans(p: &Plan) -> Vec<Span> {
+    plan(p.days.0, p.days.1)
+}
+
+fn corrupt(store: &Store, what: &str) -> QueryError {
+    store.corrupt(what).into()
+}
+
+/// Sums `user_days` rows and unions `user_pages` rows of one user over the spans.
+fn user_from_index(store: &Store, user: u32, spans: &[Span], acc: &mut Acc, pages: bool) -> Result<()> {
+    for s in spans {
+        let (lo, hi) = (entity_key(user, s.grain, s.start), entity_key(user, s.grain, s.end));
+        let mut bad = false;
+        store.range(Cf::UserDays, &lo, &hi).visit(|k, v| match (parse(k), Counters::decode(v)) {
+            (Some((_, g, p, _)), Ok(c)) => {
+                acc.counters(&c, period_start_ms(g, p));
+                true
+            }
+            _ => {
+                bad = true;
+                false
+            }
+        })?;
+        if pages {
+            store.range(Cf::UserPages, &lo, &hi).visit(|_, v| {
+                bad |= bitmap::union_into(&mut acc.pages, v).is_err();
+                !bad
+            })?;
+        }
+        if bad {
+            return Err(corrupt(store, "user index row"));
+        }
+    }
+    Ok(())
+}
+
+/// Adds `entity_user` rows (page_users or space_users) of one entity over the spans, per user.
+fn entity_users(store: &Store, cf: Cf, entity: u32, spans: &[Span], accs: &mut HashMap<u32, Acc>) -> Result<()> {
+    for s in spans {
+        let lo = entity_user_key(entity, s.grain, s.start, 0);
+        let hi = entity_user_key(entity, s.grain, s.end, 0);
+        let mut bad = false;
+        store.range(cf, &lo, &hi).visit(|k, v| match (parse(k), Counters::decode(v)) {
+            (Some((_, g, p, Some(u))), Ok(c)) => {
+                accs.entry(u).or_default().counters(&c, period_start_ms(g, p));
+                true
+            }
+            _ => {
+                bad = true;
+                false
+            }
+        })?;
+        if bad {
+            return Err(corrupt(store, "reader index row"));
+        }
+    }
+    Ok(())
+}
+
+/// Recounts reads in the partial-day edges from raw events of the given users.
+fn edges_from_events(
+    store: &Store,
+    plan: &Plan,
+    users: impl Iterator<Item = u32>,
+    keep: &dyn Fn(&EventRow) -> bool,
+    accs: &mut HashMap<u32, Acc>,
+) -> Result<()> {
+    if plan.edges.is_empty() {
+        return Ok(());
+    }
+    for u in users {
+        for &(from, to) in &plan.edges {
+            events::scan_user(store, u, from, to, |rows| {
+                for r in rows {
+                    if r.ts_ms >= from && r.ts_ms < to && r.page != 0 && is_read(r.action, r.status, true) && keep(r) {
+                        accs.entry(u).or_default().row(r);
+                    }
+                }
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn finish(users: &Dict, accs: HashMap<u32, Acc>, pm: &PageMap, restrict: Option<&RoaringBitmap>) -> Vec<ReaderRow> {
+    accs.into_iter()
+        .filter(|(_, a)| a.events > 0)
+        .map(|(u, a)| {
+            let pages = match restrict {
+                Some(r) => &a.pages & r,
+                None => a.pages,
+            };
+            ReaderRow {
+                user: String::from_utf8_lossy(users.name(u).unwrap_or(b"?")).into_owned(),
+                events: a.events,
+                distinct_pages: pm.distinct(&pages),
+                bytes: a.bytes,
+                distinct_spaces: pm.distinct_spaces(&pages),
+                first_ms: a.first,
+                last_ms: a.last,
+            }
+        })
+        .collect()
+}
+
+fn rank(rows: &mut [ReaderRow], key: impl Fn(&ReaderRow) -> u64) {
+    rows.sort_by(|a, b| key(b).cmp(&key(a)).then_with(|| a.user.cmp(&b.user)));
+}
+
+/// Who read the most in the window, optionally within one space.
+pub fn top_readers(
+    store: &Store,
+    window: &Window,
+    space: Option<&str>,
+    by: By,
+    limit: usize,
+) -> Result<Vec<ReaderRow>> {
+    let totals = Totals::load(store)?;
+    let Some(plan) = window.plan(&totals) else { return Ok(Vec::new()) };
+    let users = Dict::load(store, DictKind::User)?;
+    let pm = PageMap::load(store)?;
+    let spans = spans(&plan);
+    let mut accs: HashMap<u32, Acc> = HashMap::new();
+    let restrict = match space {
+        None => {
+            for u in 1..=users.len() as u32 {
+                let mut a = Acc::default();
+                user_from_index(store, u, &spans, &mut a, true)?;
+                if a.events > 0 {
+                    accs.insert(u, a);
+                }
+            }
+            edges_from_events(store, &plan, 1..=users.len() as u32, &|_| true, &mut accs)?;
+            None
+        }
+        Some(key) => {
+            let Some(sid) = lookup(store, DictKind::Space, key.as_bytes())? else { return Ok(Vec::new()) };
+            space_readers(store, &plan, &spans, sid, &pm, users.len() as u32, &mut accs)?;
+            Some(pm.refs_in_space(sid))
+        }
+    };
+    let mut rows = finish(&users, accs, &pm, restrict.as_ref());
+    match by {
+        By::Pages => rank(&mut rows, |r| r.distinct_pages),
+        By::Events => rank(&mut rows, |r| r.events),
+        By::Bytes => rank(&mut rows, |r| r.bytes),
+    }
+    rows.truncate(limit);
+    Ok(rows)
+}
+
+/// Readers of a space: counters from `space_users`, pages from each reader's `user_pages`.
+fn space_readers(
+    store: &Store,
+    plan: &Plan,
+    spans: &[Span],
+    sid: u32,
+    pm: &PageMap,
+    n_users: u32,
+    accs: &mut HashMap<u32, Acc>,
+) -> Result<()> {
+    entity_users(store, Cf::SpaceUsers, sid, spans, accs)?;
+    for (&u, a) in accs.iter_mut() {
+        let mut pages = Acc::default();
+        user_from_index(store, u, spans, &mut pages, true)?;
+        a.pages = pages.pages;
+    }
+    edges_from_events(store, plan, 1..=n_users, &|r| pm.space(r.page) == sid, accs)
+}
+
+/// Who read a page (every name it goes by) or a space, ranked by events.
+pub fn who_read(store: &Store, window: &Window, target: &Target) -> Result<Vec<ReaderRow>> {
+    let totals = Totals::load(store)?;
+    let Some(plan) = window.plan(&totals) else { return Ok(Vec::new()) };
+    let users = Dict::load(store, DictKind::User)?;
+    let pm = PageMap::load(store)?;
+    let spans = spans(&plan);
+    let mut accs: HashMap<u32, Acc> = HashMap::new();
+    let restrict = match target {
+        Target::Space(key) => {
+            let Some(sid) = lookup(store, DictKind::Space, key.as_bytes())? else { return Ok(Vec::new()) };
+            space_readers(store, &plan, &spans, sid, &pm, users.len() as u32, &mut accs)?;
+            Some(pm.refs_in_space(sid))
+        }
+        Target::Page(_) | Target::Title(..) => {
+            let r = match target {
+                Target::Page(id) => PageRef::Id(*id),
+                Target::Title(s, t) => PageRef::Titled { space: s.clone(), title: t.clone() },
+                Target::Space(_) => unreachable!("handled above"),
+            };
+            let Some(id) = lookup(store, DictKind::Page, &page_ref_bytes(&r))? else { return Ok(Vec::new()) };
+            let refs: RoaringBitmap = pm.refs_of(pm.canon(id)).into_iter().collect();
+            // `page_users` has daily rows only.
+            let days = [Span { grain: Grain::Day, start: plan.days.0 as u32, end: plan.days.1 as u32 }];
+            for r in &refs {
+                entity_users(store, Cf::PageUsers, r, &days, &mut accs)?;
+            }
+            for a in accs.values_mut() {
+                a.pages = refs.clone();
+            }
+            // Only users with a daily row on an edge day can have reads there.
+            let mut edge_users = RoaringBitmap::new();
+            for &(from, to) in &plan.edges {
+                let day = from.div_euclid(DAY_MS) as u32;
+                for r in &refs {
+                    let (lo, hi) =
+                        (entity_user_key(r, Grain::Day, day, 0), entity_user_key(r, Grain::Day, day, u32::MAX));
+                    store.range(Cf::PageUsers, &lo, &hi).visit(|k, _| {
+                        if let Some((_, _, _, Some(u))) = parse(k) {
+                            edge_users.insert(u);
+                        }
+                        true
+                    })?;
+                }
+                debug_assert!(to - from <= DAY_MS);
+            }
+            edges_from_events(store, &plan, edge_users.iter(), &|row| refs.contains(row.page), &mut accs)?;
+            for a in accs.values_mut() {
+                a.pages = refs.clone();
+            }
+            Some(refs)
+        }
+    };
+    let mut rows = finish(&users, accs, &pm, restrict.as_ref());
+    rank(&mut rows, |r| r.events);
+    Ok(rows)
+}

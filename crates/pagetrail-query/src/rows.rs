@@ -1,0 +1,215 @@
+//! `events` (raw lookback, every field and its source line) and `stats`.
+
+use std::collections::HashMap;
+
+use pagetrail_core::event::fold_user;
+use pagetrail_core::{classify, Action, ContextPath, PageRef};
+use pagetrail_index::pages::PageMeta;
+use pagetrail_store::dict::{count, lookup, name, page_ref_bytes};
+use pagetrail_store::meta::load_contexts;
+use pagetrail_store::{events as ev, Cf, Dict, DictKind, EventRow, Store, Totals};
+
+use crate::{PageMap, Result, Window};
+
+/// Which events to show; every field set must match.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    pub user: Option<String>,
+    pub page: Option<u64>,
+    pub space: Option<String>,
+    pub action: Option<Action>,
+}
+
+/// One event with every contract §1 field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventOut {
+    pub ts_ms: i64,
+    pub user: String,
+    pub action: Action,
+    pub page_id: Option<u64>,
+    pub space: Option<String>,
+    pub title: Option<String>,
+    pub status: u16,
+    pub bytes: u64,
+    pub duration_ms: u32,
+    pub ip: String,
+    pub user_agent: String,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub referer: String,
+    pub file: String,
+    pub line: u64,
+}
+
+/// Point lookups with a cache: an event listing names few distinct strings.
+struct Names<'s> {
+    store: &'s Store,
+    cache: HashMap<(DictKind, u32), String>,
+}
+
+impl Names<'_> {
+    fn get(&mut self, kind: DictKind, id: u32) -> Result<String> {
+        if id == 0 {
+            return Ok(String::new());
+        }
+        if let Some(s) = self.cache.get(&(kind, id)) {
+            return Ok(s.clone());
+        }
+        let s = name(self.store, kind, id)?.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        self.cache.insert((kind, id), s.clone());
+        Ok(s)
+    }
+}
+
+/// Streams matching events in time order, then by source file and line.
+pub fn events(
+    store: &Store,
+    window: &Window,
+    filter: &EventFilter,
+    mut out: impl FnMut(EventOut) -> bool,
+) -> Result<()> {
+    let totals = Totals::load(store)?;
+    let Some(plan) = window.plan(&totals) else { return Ok(()) };
+    let pm = PageMap::load(store)?;
+    let users = Dict::load(store, DictKind::User)?;
+    let user_ids: Vec<u32> = match &filter.user {
+        Some(u) => match lookup(store, DictKind::User, fold_user(u).as_bytes())? {
+            Some(id) => vec![id],
+            None => return Ok(()),
+        },
+        None => (1..=users.len() as u32).collect(),
+    };
+    let page_canon = match filter.page {
+        Some(id) => match lookup(store, DictKind::Page, &page_ref_bytes(&PageRef::Id(id)))? {
+            Some(r) => Some(pm.canon(r)),
+            None => return Ok(()),
+        },
+        None => None,
+    };
+    let space_id = match &filter.space {
+        Some(k) => lookup(store, DictKind::Space, k.as_bytes())?,
+        None => None,
+    };
+    if filter.space.is_some() && space_id.is_none() {
+        return Ok(());
+    }
+    let mut rows: Vec<(u32, EventRow)> = Vec::new();
+    for u in user_ids {
+        ev::scan_user(store, u, plan.from_ms, plan.to_ms, |group| {
+            for r in group {
+                let keep = r.ts_ms >= plan.from_ms
+                    && r.ts_ms < plan.to_ms
+                    && filter.action.is_none_or(|a| a == r.action)
+                    && page_canon.is_none_or(|c| r.page != 0 && pm.canon(r.page) == c);
+                if keep {
+                    rows.push((u, r.clone()));
+                }
+            }
+        })?;
+    }
+    let contexts = load_contexts(store)?;
+    let mut names = Names { store, cache: HashMap::new() };
+    let mut shaped = Vec::with_capacity(rows.len());
+    for (u, r) in rows {
+        let e = shape(&mut names, &users, &contexts, &pm, u, &r)?;
+        if let Some(sid) = space_id {
+            let named = names.get(DictKind::Space, sid)?;
+            let in_space = (r.page != 0 && pm.space(r.page) == sid) || e.space.as_deref() == Some(named.as_str());
+            if !in_space {
+                continue;
+            }
+        }
+        shaped.push(e);
+    }
+    shaped.sort_by(|a, b| (a.ts_ms, &a.file, a.line).cmp(&(b.ts_ms, &b.file, b.line)));
+    for e in shaped {
+        if !out(e) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn shape(
+    names: &mut Names<'_>,
+    users: &Dict,
+    contexts: &HashMap<u32, String>,
+    pm: &PageMap,
+    u: u32,
+    r: &EventRow,
+) -> Result<EventOut> {
+    let request = names.get(DictKind::Request, r.request)?;
+    let (path, query) = request.split_once('\0').unwrap_or((request.as_str(), ""));
+    let method = names.get(DictKind::Method, r.method)?;
+    let ctx = ContextPath::new(contexts.get(&r.file).map_or("", String::as_str));
+    let cls = classify(&ctx, &method, path, query);
+    let resolved_space = match pm.space(r.page) {
+        0 => None,
+        s => Some(names.get(DictKind::Space, s)?),
+    };
+    let title = match cls.title.clone() {
+        Some(t) => Some(t),
+        None if r.page != 0 => catalog_title(names.store, pm.canon(r.page))?,
+        None => None,
+    };
+    Ok(EventOut {
+        ts_ms: r.ts_ms,
+        user: String::from_utf8_lossy(users.name(u).unwrap_or(b"?")).into_owned(),
+        action: r.action,
+        page_id: cls.page_id,
+        space: cls.space.clone().or(resolved_space),
+        title,
+        status: r.status,
+        bytes: r.bytes,
+        duration_ms: r.duration_ms,
+        ip: names.get(DictKind::Addr, r.addr)?,
+        user_agent: names.get(DictKind::Agent, r.agent)?,
+        method,
+        path: path.to_owned(),
+        query: query.to_owned(),
+        referer: names.get(DictKind::Referer, r.referer)?,
+        file: names.get(DictKind::File, r.file)?,
+        line: r.line,
+    })
+}
+
+fn catalog_title(store: &Store, page_ref: u32) -> Result<Option<String>> {
+    let mut k = vec![b'm'];
+    k.extend_from_slice(&page_ref.to_be_bytes());
+    Ok(store.get(Cf::Pages, &k)?.and_then(|v| PageMeta::decode(&v).ok()).and_then(|m| m.catalog.map(|(_, t)| t)))
+}
+
+/// What the store holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stats {
+    pub events: u64,
+    pub reads: u64,
+    pub lines: u64,
+    pub noise: u64,
+    pub rejected: u64,
+    pub users: u64,
+    pub pages: u64,
+    pub spaces: u64,
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
+    pub bytes_on_disk: u64,
+}
+
+pub fn stats(store: &Store) -> Result<Stats> {
+    let t = Totals::load(store)?;
+    let pm = PageMap::load(store)?;
+    Ok(Stats {
+        events: t.events,
+        reads: t.reads,
+        lines: t.lines,
+        noise: t.noise,
+        rejected: t.rejected,
+        users: u64::from(count(store, DictKind::User)?),
+        pages: pm.pages(),
+        spaces: u64::from(count(store, DictKind::Space)?),
+        first_ms: (t.events > 0).then_some(t.first_ms),
+        last_ms: (t.events > 0).then_some(t.last_ms),
+        bytes_on_disk: store.bytes_on_disk(),
+    })
+}

@@ -1,0 +1,173 @@
+//! Dictionaries: every repeated string (user, space, page, agent, address, request, ...) becomes a dense u32.
+//!
+//! Layout in the `dict` column family: `'f' kind bytes -> id` and `'r' kind id -> bytes`. Ids
+//! start at 1 (0 means "none") and are never reused, so bitmaps over them stay valid forever.
+
+use std::collections::HashMap;
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+use pagetrail_core::PageRef;
+
+use crate::{Batch, Cf, Result, Store};
+
+/// What a dictionary holds. The byte is on disk: never renumber.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum DictKind {
+    User = 1,
+    Space = 2,
+    Page = 3,
+    Agent = 4,
+    Addr = 5,
+    Request = 6,
+    Referer = 7,
+    Method = 8,
+    /// Source file names as given on the command line (chain of custody).
+    File = 9,
+}
+
+fn fwd_key(kind: DictKind, bytes: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(bytes.len() + 2);
+    k.extend_from_slice(&[b'f', kind as u8]);
+    k.extend_from_slice(bytes);
+    k
+}
+
+fn rev_key(kind: DictKind, id: u32) -> [u8; 6] {
+    let mut k = [b'r', kind as u8, 0, 0, 0, 0];
+    k[2..].copy_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// One dictionary held in memory by the writer.
+pub struct Dict {
+    kind: DictKind,
+    fwd: FastMap<Box<[u8]>, u32>,
+    rev: Vec<Box<[u8]>>,
+}
+
+impl Dict {
+    /// Loads every entry of a kind.
+    pub fn load(store: &Store, kind: DictKind) -> Result<Dict> {
+        let mut d = Dict { kind, fwd: FastMap::default(), rev: Vec::new() };
+        let mut bad = None;
+        store.prefix(Cf::Dict, &[b'r', kind as u8]).visit(|k, v| {
+            let id = u32::from_be_bytes([k[2], k[3], k[4], k[5]]);
+            if id as usize != d.rev.len() + 1 {
+                bad = Some(id);
+                return false;
+            }
+            d.rev.push(v.into());
+            d.fwd.insert(v.into(), id);
+            true
+        })?;
+        if let Some(id) = bad {
+            return Err(store.corrupt(format!("dictionary {kind:?}: id {id} out of sequence")));
+        }
+        Ok(d)
+    }
+
+    pub fn len(&self) -> usize {
+        self.rev.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rev.is_empty()
+    }
+
+    pub fn get(&self, bytes: &[u8]) -> Option<u32> {
+        self.fwd.get(bytes).copied()
+    }
+
+    /// The id of `bytes`, adding it (to memory and to `batch`) when new.
+    pub fn intern(&mut self, bytes: &[u8], batch: &mut Batch<'_>) -> u32 {
+        if let Some(&id) = self.fwd.get(bytes) {
+            return id;
+        }
+        let id = self.rev.len() as u32 + 1;
+        batch.put(Cf::Dict, &fwd_key(self.kind, bytes), &id.to_be_bytes());
+        batch.put(Cf::Dict, &rev_key(self.kind, id), bytes);
+        self.rev.push(bytes.into());
+        self.fwd.insert(bytes.into(), id);
+        id
+    }
+
+    pub fn name(&self, id: u32) -> Option<&[u8]> {
+        id.checked_sub(1).and_then(|i| self.rev.get(i as usize)).map(|b| &**b)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &[u8])> {
+        self.rev.iter().enumerate().map(|(i, b)| (i as u32 + 1, &**b))
+    }
+}
+
+/// Point lookup of an id, for readers that need a few names.
+pub fn lookup(store: &Store, kind: DictKind, bytes: &[u8]) -> Result<Option<u32>> {
+    Ok(store.get(Cf::Dict, &fwd_key(kind, bytes))?.and_then(|v| v.as_slice().try_into().ok().map(u32::from_be_bytes)))
+}
+
+/// Point lookup of a name by id.
+pub fn name(store: &Store, kind: DictKind, id: u32) -> Result<Option<Vec<u8>>> {
+    store.get(Cf::Dict, &rev_key(kind, id))
+}
+
+/// How many entries a dictionary holds (its last id).
+pub fn count(store: &Store, kind: DictKind) -> Result<u32> {
+    let below = [b'r', kind as u8 + 1];
+    Ok(match store.last_below(Cf::Dict, &below)? {
+        Some(k) if k.len() == 6 && k[0] == b'r' && k[1] == kind as u8 => u32::from_be_bytes([k[2], k[3], k[4], k[5]]),
+        _ => 0,
+    })
+}
+
+/// Page references as dictionary bytes: `0 ‖ id:u64` or `1 ‖ space ‖ 0 ‖ title`.
+pub fn page_ref_bytes(r: &PageRef) -> Vec<u8> {
+    match r {
+        PageRef::Id(id) => {
+            let mut v = vec![0u8];
+            v.extend_from_slice(&id.to_be_bytes());
+            v
+        }
+        PageRef::Titled { space, title } => {
+            let mut v = Vec::with_capacity(space.len() + title.len() + 2);
+            v.push(1);
+            v.extend_from_slice(space.as_bytes());
+            v.push(0);
+            v.extend_from_slice(title.as_bytes());
+            v
+        }
+    }
+}
+
+pub fn page_ref_from_bytes(b: &[u8]) -> Option<PageRef> {
+    match b.split_first()? {
+        (0, id) => Some(PageRef::Id(u64::from_be_bytes(id.try_into().ok()?))),
+        (1, rest) => {
+            let nul = rest.iter().position(|&c| c == 0)?;
+            let space = std::str::from_utf8(&rest[..nul]).ok()?.to_owned();
+            let title = std::str::from_utf8(&rest[nul + 1..]).ok()?.to_owned();
+            Some(PageRef::Titled { space, title })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_refs_round_trip() {
+        for r in [
+            PageRef::Id(0),
+            PageRef::Id(u64::MAX),
+            PageRef::Titled { space: "ENG".into(), title: "Run book / é".into() },
+            PageRef::Titled { space: "~bob".into(), title: String::new() },
+        ] {
+            assert_eq!(page_ref_from_bytes(&page_ref_bytes(&r)), Some(r));
+        }
+        assert_eq!(page_ref_from_bytes(&[2, 1]), None);
+        assert_eq!(page_ref_from_bytes(&[0, 1]), None);
+    }
+}

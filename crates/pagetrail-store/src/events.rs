@@ -1,0 +1,299 @@
+//! Event groups: one user's events of one UTC day from one ingest batch, stored column by column.
+//!
+//! Key `user:u32 ‖ first_ts_ms:u64 ‖ batch:u32` (16 bytes, big-endian), so one user's history is
+//! one contiguous, time-ordered range. Value: `version:u8 ‖ codec:u8 ‖ payload`; codec 0 is the
+//! plain column layout below, codec 1 the same zstd-compressed. Columns are varints: sorted
+//! timestamps as deltas, small-alphabet columns (action, status, ids) as they are, so RocksDB's
+//! zstd block compression finds the repetition.
+
+use pagetrail_core::varint::{put_i64, put_u64, Reader};
+use pagetrail_core::Action;
+
+use crate::{Result, Store};
+
+const VERSION: u8 = 1;
+const CODEC_PLAIN: u8 = 0;
+const CODEC_ZSTD: u8 = 1;
+
+/// One stored event. Strings are dictionary ids (0 = none); page, space and title are derived
+/// again from the stored request when shown, so the row keeps only what cannot be derived.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRow {
+    pub ts_ms: i64,
+    pub action: Action,
+    pub status: u16,
+    pub bytes: u64,
+    pub duration_ms: u32,
+    /// Page reference id (dictionary `Page`), 0 when the request names no page.
+    pub page: u32,
+    pub method: u32,
+    /// `path ‖ 0x00 ‖ query` as logged (dictionary `Request`).
+    pub request: u32,
+    pub referer: u32,
+    pub addr: u32,
+    pub agent: u32,
+    /// Source file name (dictionary `File`) and 1-based line number.
+    pub file: u32,
+    pub line: u64,
+}
+
+/// The key of a group.
+pub fn key(user: u32, first_ts_ms: i64, batch: u32) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..4].copy_from_slice(&user.to_be_bytes());
+    k[4..12].copy_from_slice(&(first_ts_ms.max(0) as u64).to_be_bytes());
+    k[12..].copy_from_slice(&batch.to_be_bytes());
+    k
+}
+
+/// (user, first_ts_ms, batch) of a group key.
+pub fn parse_key(k: &[u8]) -> Option<(u32, i64, u32)> {
+    if k.len() != 16 {
+        return None;
+    }
+    let user = u32::from_be_bytes(k[..4].try_into().ok()?);
+    let ts = u64::from_be_bytes(k[4..12].try_into().ok()?) as i64;
+    let batch = u32::from_be_bytes(k[12..].try_into().ok()?);
+    Some((user, ts, batch))
+}
+
+/// A decoded group.
+pub struct Group;
+
+impl Group {
+    /// Encodes rows sorted by (ts, file, line). Groups over `zstd_over` bytes are compressed here.
+    pub fn encode(rows: &[EventRow], zstd_over: usize, out: &mut Vec<u8>) {
+        let mut body = Vec::with_capacity(rows.len() * 24);
+        put_u64(&mut body, rows.len() as u64);
+        let base = rows.first().map_or(0, |r| r.ts_ms);
+        let mut prev = base;
+        for r in rows {
+            put_i64(&mut body, r.ts_ms - prev);
+            prev = r.ts_ms;
+        }
+        body.extend(rows.iter().map(|r| r.action as u8));
+        for r in rows {
+            put_u64(&mut body, u64::from(r.status));
+        }
+        for col in [
+            |r: &EventRow| r.bytes,
+            |r: &EventRow| u64::from(r.duration_ms),
+            |r: &EventRow| u64::from(r.page),
+            |r: &EventRow| u64::from(r.method),
+            |r: &EventRow| u64::from(r.request),
+            |r: &EventRow| u64::from(r.referer),
+            |r: &EventRow| u64::from(r.addr),
+            |r: &EventRow| u64::from(r.agent),
+            |r: &EventRow| u64::from(r.file),
+        ] {
+            for r in rows {
+                put_u64(&mut body, col(r));
+            }
+        }
+        let mut prev_line = 0i64;
+        for r in rows {
+            put_i64(&mut body, r.line as i64 - prev_line);
+            prev_line = r.line as i64;
+        }
+        out.clear();
+        out.push(VERSION);
+        if body.len() > zstd_over {
+            if let Ok(z) = zstd::bulk::compress(&body, 3) {
+                if z.len() < body.len() {
+                    out.push(CODEC_ZSTD);
+                    put_u64(out, body.len() as u64);
+                    out.extend_from_slice(&z);
+                    return;
+                }
+            }
+        }
+        out.push(CODEC_PLAIN);
+        out.extend_from_slice(&body);
+    }
+
+    /// Decodes a group whose first event is at `base_ts_ms` (from the key).
+    pub fn decode(base_ts_ms: i64, value: &[u8]) -> std::result::Result<Vec<EventRow>, String> {
+        let (&version, rest) = value.split_first().ok_or("empty event group")?;
+        if version != VERSION {
+            return Err(format!("event group version {version}"));
+        }
+        let (&codec, rest) = rest.split_first().ok_or("event group without codec")?;
+        let owned;
+        let body: &[u8] = match codec {
+            CODEC_PLAIN => rest,
+            CODEC_ZSTD => {
+                let mut r = Reader::new(rest);
+                let len = r.u64().map_err(|_| "truncated event group")? as usize;
+                if len > 1 << 30 {
+                    return Err("event group too large".into());
+                }
+                owned = zstd::bulk::decompress(r.rest(), len).map_err(|e| format!("event group: {e}"))?;
+                &owned
+            }
+            c => return Err(format!("event group codec {c}")),
+        };
+        decode_body(base_ts_ms, body).ok_or_else(|| "truncated event group".to_string())
+    }
+}
+
+fn decode_body(base: i64, body: &[u8]) -> Option<Vec<EventRow>> {
+    let mut r = Reader::new(body);
+    let n = r.u64().ok()? as usize;
+    if n > body.len() {
+        return None;
+    }
+    let mut rows: Vec<EventRow> = Vec::with_capacity(n);
+    let mut ts = base;
+    for _ in 0..n {
+        ts += r.i64().ok()?;
+        rows.push(EventRow {
+            ts_ms: ts,
+            action: Action::Other,
+            status: 0,
+            bytes: 0,
+            duration_ms: 0,
+            page: 0,
+            method: 0,
+            request: 0,
+            referer: 0,
+            addr: 0,
+            agent: 0,
+            file: 0,
+            line: 0,
+        });
+    }
+    for row in rows.iter_mut() {
+        row.action = Action::from_u8(r.u8().ok()?)?;
+    }
+    for row in rows.iter_mut() {
+        row.status = u16::try_from(r.u64().ok()?).ok()?;
+    }
+    for row in rows.iter_mut() {
+        row.bytes = r.u64().ok()?;
+    }
+    for row in rows.iter_mut() {
+        row.duration_ms = r.u32().ok()?;
+    }
+    for row in rows.iter_mut() {
+        row.page = r.u32().ok()?;
+    }
+    for row in rows.iter_mut() {
+        row.method = r.u32().ok()?;
+    }
+    for row in rows.iter_mut() {
+        row.request = r.u32().ok()?;
+    }
+    for row in rows.iter_mut() {
+        row.referer = r.u32().ok()?;
+    }
+    for row in rows.iter_mut() {
+        row.addr = r.u32().ok()?;
+    }
+    for row in rows.iter_mut() {
+        row.agent = r.u32().ok()?;
+    }
+    for row in rows.iter_mut() {
+        row.file = r.u32().ok()?;
+    }
+    let mut line = 0i64;
+    for row in rows.iter_mut() {
+        line += r.i64().ok()?;
+        row.line = u64::try_from(line).ok()?;
+    }
+    r.is_empty().then_some(rows)
+}
+
+/// Visits the groups of one user whose first event falls in `[from_ms - 1 day, to_ms)`
+/// (a group spans at most one UTC day), decoding each; rows outside the window are kept for
+/// the caller to filter.
+pub fn scan_user(store: &Store, user: u32, from_ms: i64, to_ms: i64, mut f: impl FnMut(&[EventRow])) -> Result<()> {
+    let lo = key(user, from_ms.saturating_sub(pagetrail_core::time::DAY_MS), 0);
+    let hi = key(user, to_ms, 0);
+    let mut err = None;
+    store.range(crate::Cf::Events, &lo, &hi).visit(|k, v| {
+        let Some((_, ts, _)) = parse_key(k) else {
+            err = Some(store.corrupt("event key"));
+            return false;
+        };
+        match Group::decode(ts, v) {
+            Ok(rows) => {
+                f(&rows);
+                true
+            }
+            Err(e) => {
+                err = Some(store.corrupt(e));
+                false
+            }
+        }
+    })?;
+    err.map_or(Ok(()), Err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_row() -> impl Strategy<Value = EventRow> {
+        (
+            (0i64..4_000_000_000_000, 0u8..11, any::<u16>(), any::<u64>(), any::<u32>()),
+            (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>()),
+            (any::<u32>(), any::<u32>(), 0u64..u64::MAX / 4),
+        )
+            .prop_map(
+                |((ts, a, status, bytes, dur), (page, method, request, referer, addr), (agent, file, line))| EventRow {
+                    ts_ms: ts,
+                    action: Action::from_u8(a).unwrap(),
+                    status,
+                    bytes,
+                    duration_ms: dur,
+                    page,
+                    method,
+                    request,
+                    referer,
+                    addr,
+                    agent,
+                    file,
+                    line,
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn groups_round_trip(mut rows in proptest::collection::vec(arb_row(), 1..60), zstd_over in prop_oneof![Just(0usize), Just(usize::MAX)]) {
+            rows.sort_by_key(|r| (r.ts_ms, r.file, r.line));
+            let mut buf = Vec::new();
+            Group::encode(&rows, zstd_over, &mut buf);
+            prop_assert_eq!(Group::decode(rows[0].ts_ms, &buf).unwrap(), rows);
+        }
+    }
+
+    #[test]
+    fn corrupt_groups_are_errors_not_panics() {
+        let row = EventRow {
+            ts_ms: 5,
+            action: Action::View,
+            status: 200,
+            bytes: 1,
+            duration_ms: 1,
+            page: 1,
+            method: 1,
+            request: 1,
+            referer: 0,
+            addr: 1,
+            agent: 1,
+            file: 1,
+            line: 9,
+        };
+        let mut buf = Vec::new();
+        Group::encode(&[row.clone(), row], usize::MAX, &mut buf);
+        for cut in 0..buf.len() {
+            assert!(Group::decode(5, &buf[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut bad = buf.clone();
+        bad[0] = 9;
+        assert!(Group::decode(5, &bad).is_err());
+        assert_eq!(parse_key(&key(7, 1_700_000_000_000, 3)), Some((7, 1_700_000_000_000, 3)));
+    }
+}

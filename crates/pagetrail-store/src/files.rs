@@ -1,0 +1,116 @@
+//! The source-file registry: which content was ingested and how far, so re-runs add nothing.
+//!
+//! Files are known by content, not name: the key is a hash of the first bytes (up to
+//! [`HEAD_LEN`]), so a renamed, rotated or gzipped copy is the same file, and a file that grew
+//! continues from `offset`. Key `xxh3_128(head):16 ‖ head_len:u32`; value below, version 1.
+
+use pagetrail_core::varint::{put_u64, Reader};
+
+use crate::{Cf, Result, Store};
+
+/// How many leading bytes identify a file's content.
+pub const HEAD_LEN: usize = 1024;
+
+const VERSION: u8 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRecord {
+    /// Bytes the fingerprint covers (less than [`HEAD_LEN`] only for a file that was that short).
+    pub head_len: u32,
+    pub head_hash: u128,
+    /// Content bytes consumed: everything before ends in a newline and is stored.
+    pub offset: u64,
+    /// Lines consumed.
+    pub lines: u64,
+    /// Hash of up to [`HEAD_LEN`] bytes just before `offset`: proves a grown file still starts the same way.
+    pub tail_hash: u128,
+    /// Detected or given source format name.
+    pub format: String,
+    pub context_path: String,
+    /// The first name the content was read under.
+    pub name: String,
+}
+
+pub fn hash(bytes: &[u8]) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(bytes)
+}
+
+impl FileRecord {
+    pub fn key(&self) -> Vec<u8> {
+        let mut k = self.head_hash.to_be_bytes().to_vec();
+        k.extend_from_slice(&self.head_len.to_be_bytes());
+        k
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = vec![VERSION];
+        put_u64(&mut v, self.offset);
+        put_u64(&mut v, self.lines);
+        v.extend_from_slice(&self.tail_hash.to_be_bytes());
+        for s in [&self.format, &self.context_path, &self.name] {
+            put_u64(&mut v, s.len() as u64);
+            v.extend_from_slice(s.as_bytes());
+        }
+        v
+    }
+
+    pub fn decode(key: &[u8], value: &[u8]) -> Option<FileRecord> {
+        if key.len() != 20 || value.first() != Some(&VERSION) {
+            return None;
+        }
+        let head_hash = u128::from_be_bytes(key[..16].try_into().ok()?);
+        let head_len = u32::from_be_bytes(key[16..].try_into().ok()?);
+        let mut r = Reader::new(&value[1..]);
+        let offset = r.u64().ok()?;
+        let lines = r.u64().ok()?;
+        let tail_hash = u128::from_be_bytes(r.bytes(16).ok()?.try_into().ok()?);
+        let mut s = || -> Option<String> {
+            let n = r.u64().ok()? as usize;
+            String::from_utf8(r.bytes(n).ok()?.to_vec()).ok()
+        };
+        let (format, context_path, name) = (s()?, s()?, s()?);
+        Some(FileRecord { head_len, head_hash, offset, lines, tail_hash, format, context_path, name })
+    }
+}
+
+/// Every registered file.
+pub fn load_all(store: &Store) -> Result<Vec<FileRecord>> {
+    let mut out = Vec::new();
+    let mut bad = false;
+    store.prefix(Cf::Files, &[]).visit(|k, v| match FileRecord::decode(k, v) {
+        Some(r) => {
+            out.push(r);
+            true
+        }
+        None => {
+            bad = true;
+            false
+        }
+    })?;
+    if bad {
+        return Err(store.corrupt("file registry entry"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip() {
+        let r = FileRecord {
+            head_len: 1024,
+            head_hash: hash(b"abc"),
+            offset: 123_456,
+            lines: 789,
+            tail_hash: hash(b"xyz"),
+            format: "tomcat-a".into(),
+            context_path: "/wiki".into(),
+            name: "logs/conf_access_log.2026-03-01.log".into(),
+        };
+        assert_eq!(FileRecord::decode(&r.key(), &r.encode()), Some(r.clone()));
+        assert_eq!(FileRecord::decode(&r.key()[..5], &r.encode()), None);
+        assert_eq!(FileRecord::decode(&r.key(), &r.encode()[..10]), None);
+    }
+}

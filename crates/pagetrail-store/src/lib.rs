@@ -1,0 +1,377 @@
+//! The pagetrail store: RocksDB column families, their value formats, and the only code that names RocksDB.
+//!
+//! A [`Store`] is opened either as the single writer (`open_writer`, which takes RocksDB's lock)
+//! or as a reader (`open_reader`, a RocksDB secondary instance that catches up once and then
+//! holds a consistent view while an ingest goes on). Writes go through a [`Batch`] that commits
+//! atomically across column families. The layouts are documented in `docs/storage-format.md`.
+
+pub mod dict;
+pub mod events;
+pub mod files;
+pub mod meta;
+mod options;
+pub mod rejects;
+
+use std::path::{Path, PathBuf};
+
+use rocksdb::{ColumnFamilyDescriptor, WriteBatch, WriteOptions, DB};
+
+pub use dict::{Dict, DictKind};
+pub use events::{EventRow, Group};
+pub use files::FileRecord;
+pub use meta::Totals;
+
+/// The store format this build writes and reads. Bumped on any incompatible layout change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Column families. Their names are on disk: never rename.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cf {
+    Meta,
+    Dict,
+    Files,
+    Events,
+    Rejects,
+    Pages,
+    UserDays,
+    UserPages,
+    PageUsers,
+    SpaceUsers,
+}
+
+impl Cf {
+    pub const ALL: [Cf; 10] = [
+        Cf::Meta,
+        Cf::Dict,
+        Cf::Files,
+        Cf::Events,
+        Cf::Rejects,
+        Cf::Pages,
+        Cf::UserDays,
+        Cf::UserPages,
+        Cf::PageUsers,
+        Cf::SpaceUsers,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Cf::Meta => "meta",
+            Cf::Dict => "dict",
+            Cf::Files => "files",
+            Cf::Events => "events",
+            Cf::Rejects => "rejects",
+            Cf::Pages => "pages",
+            Cf::UserDays => "user_days",
+            Cf::UserPages => "user_pages",
+            Cf::PageUsers => "page_users",
+            Cf::SpaceUsers => "space_users",
+        }
+    }
+}
+
+/// What can go wrong with the store. Every message names the store's path.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store {0} is locked: another pagetrail process is writing to it")]
+    Locked(PathBuf),
+    #[error("no store at {0} (create one with `pagetrail ingest`)")]
+    Missing(PathBuf),
+    #[error("store {path} has format version {found}; this pagetrail reads version {expected}")]
+    Version { path: PathBuf, found: u32, expected: u32 },
+    #[error("store {path}: the disk is full; nothing of the failed batch was written ({msg})")]
+    DiskFull { path: PathBuf, msg: String },
+    #[error("store {path}: {msg}")]
+    Rocks { path: PathBuf, msg: String },
+    #[error("store {path}: corrupt {what}")]
+    Corrupt { path: PathBuf, what: String },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// How the store was opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Writer,
+    Reader,
+}
+
+pub struct Store {
+    db: DB,
+    path: PathBuf,
+    mode: Mode,
+    // A secondary instance needs a folder of its own; it lives as long as the store.
+    _secondary_dir: Option<tempfile::TempDir>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store as its single writer.
+    pub fn open_writer(path: &Path) -> Result<Store> {
+        std::fs::create_dir_all(path).map_err(|e| StoreError::Rocks {
+            path: path.to_owned(),
+            msg: format!("cannot create the store folder: {e}"),
+        })?;
+        let opts = options::db_options(true);
+        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), options::cf_options(*cf)));
+        let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| open_error(path, e))?;
+        let store = Store { db, path: path.to_owned(), mode: Mode::Writer, _secondary_dir: None };
+        store.check_version(true)?;
+        Ok(store)
+    }
+
+    /// Opens an existing store for reading while a writer may be running; the view is
+    /// consistent and fixed at the moment of opening.
+    pub fn open_reader(path: &Path) -> Result<Store> {
+        if !path.join("CURRENT").exists() {
+            return Err(StoreError::Missing(path.to_owned()));
+        }
+        let dir = tempfile::Builder::new().prefix("pagetrail-reader").tempdir().map_err(|e| StoreError::Rocks {
+            path: path.to_owned(),
+            msg: format!("cannot create a temporary folder for the reader: {e}"),
+        })?;
+        let opts = options::db_options(false);
+        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), options::cf_options(*cf)));
+        let db = DB::open_cf_descriptors_as_secondary(&opts, path, dir.path(), cfs).map_err(|e| open_error(path, e))?;
+        db.try_catch_up_with_primary().map_err(|e| rocks(path, e))?;
+        let store = Store { db, path: path.to_owned(), mode: Mode::Reader, _secondary_dir: Some(dir) };
+        store.check_version(false)?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    fn check_version(&self, stamp: bool) -> Result<()> {
+        match self.get(Cf::Meta, meta::FORMAT_KEY)? {
+            Some(v) => {
+                let found =
+                    v.as_slice().try_into().map(u32::from_be_bytes).map_err(|_| self.corrupt("format version"))?;
+                if found != FORMAT_VERSION {
+                    return Err(StoreError::Version { path: self.path.clone(), found, expected: FORMAT_VERSION });
+                }
+                Ok(())
+            }
+            None if stamp => {
+                let mut b = self.batch();
+                b.put(Cf::Meta, meta::FORMAT_KEY, &FORMAT_VERSION.to_be_bytes());
+                self.commit(b)
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn cf(&self, cf: Cf) -> &rocksdb::ColumnFamily {
+        // Every Cf is created at open, so the handle always exists.
+        self.db.cf_handle(cf.name()).expect("column family opened with the store")
+    }
+
+    pub fn corrupt(&self, what: impl Into<String>) -> StoreError {
+        StoreError::Corrupt { path: self.path.clone(), what: what.into() }
+    }
+
+    pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.db.get_cf(self.cf(cf), key).map_err(|e| rocks(&self.path, e))
+    }
+
+    /// Entries with `from <= key < to`, in key order.
+    pub fn range<'a>(&'a self, cf: Cf, from: &[u8], to: &[u8]) -> Range<'a> {
+        let mut it = self.db.raw_iterator_cf(self.cf(cf));
+        it.seek(from);
+        Range { it, to: to.to_vec(), path: &self.path, done: false }
+    }
+
+    /// Entries whose key starts with `prefix`.
+    pub fn prefix<'a>(&'a self, cf: Cf, prefix: &[u8]) -> Range<'a> {
+        let mut it = self.db.raw_iterator_cf(self.cf(cf));
+        it.seek(prefix);
+        let to = prefix_end(prefix);
+        Range { it, to, path: &self.path, done: false }
+    }
+
+    /// The last key strictly below `below`, if any.
+    pub fn last_below(&self, cf: Cf, below: &[u8]) -> Result<Option<Vec<u8>>> {
+        let mut it = self.db.raw_iterator_cf(self.cf(cf));
+        it.seek_for_prev(below);
+        while it.valid() {
+            if let Some(k) = it.key() {
+                if k < below {
+                    return Ok(Some(k.to_vec()));
+                }
+            }
+            it.prev();
+        }
+        it.status().map_err(|e| rocks(&self.path, e))?;
+        Ok(None)
+    }
+
+    pub fn batch(&self) -> Batch<'_> {
+        Batch { store: self, wb: WriteBatch::default() }
+    }
+
+    /// Applies every write of the batch, or none of them.
+    pub fn commit(&self, batch: Batch<'_>) -> Result<()> {
+        let mut wo = WriteOptions::default();
+        // A killed process keeps what the WAL holds; `sync` at the end of an ingest covers power loss.
+        wo.set_sync(false);
+        self.db.write_opt(batch.wb, &wo).map_err(|e| write_error(&self.path, e))
+    }
+
+    /// Makes everything committed so far durable on disk.
+    pub fn sync(&self) -> Result<()> {
+        self.db.flush_wal(true).map_err(|e| write_error(&self.path, e))
+    }
+
+    /// Flushes memtables and compacts every column family (after a bulk load: smaller and faster to read).
+    pub fn compact(&self) -> Result<()> {
+        for cf in Cf::ALL {
+            self.db.flush_cf(self.cf(cf)).map_err(|e| write_error(&self.path, e))?;
+        }
+        for cf in Cf::ALL {
+            self.db.compact_range_cf(self.cf(cf), None::<&[u8]>, None::<&[u8]>);
+        }
+        Ok(())
+    }
+
+    /// Bytes of the store's files on disk.
+    pub fn bytes_on_disk(&self) -> u64 {
+        dir_size(&self.path)
+    }
+
+    /// Approximate on-disk bytes of one column family (live SST files).
+    pub fn cf_bytes(&self, cf: Cf) -> u64 {
+        self.db.property_int_value_cf(self.cf(cf), "rocksdb.total-sst-files-size").ok().flatten().unwrap_or(0)
+    }
+}
+
+fn dir_size(p: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(p) else { return 0 };
+    rd.flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// The smallest key greater than every key with this prefix (empty: no bound).
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    Vec::new()
+}
+
+fn rocks(path: &Path, e: rocksdb::Error) -> StoreError {
+    StoreError::Rocks { path: path.to_owned(), msg: e.into_string() }
+}
+
+fn open_error(path: &Path, e: rocksdb::Error) -> StoreError {
+    let msg = e.into_string();
+    if msg.contains("lock") && (msg.contains("LOCK") || msg.contains("Resource temporarily unavailable")) {
+        return StoreError::Locked(path.to_owned());
+    }
+    if msg.contains("No space left") {
+        return StoreError::DiskFull { path: path.to_owned(), msg };
+    }
+    StoreError::Rocks { path: path.to_owned(), msg }
+}
+
+fn write_error(path: &Path, e: rocksdb::Error) -> StoreError {
+    let msg = e.into_string();
+    if msg.contains("No space left") || msg.contains("space") && msg.contains("NoSpace") {
+        return StoreError::DiskFull { path: path.to_owned(), msg };
+    }
+    StoreError::Rocks { path: path.to_owned(), msg }
+}
+
+/// Writes that commit together.
+pub struct Batch<'a> {
+    store: &'a Store,
+    wb: WriteBatch,
+}
+
+impl Batch<'_> {
+    pub fn put(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
+        self.wb.put_cf(self.store.cf(cf), key, value);
+    }
+
+    /// Adds a merge operand (bitmap union or counter sum, by column family).
+    pub fn merge(&mut self, cf: Cf, key: &[u8], operand: &[u8]) {
+        self.wb.merge_cf(self.store.cf(cf), key, operand);
+    }
+
+    pub fn delete(&mut self, cf: Cf, key: &[u8]) {
+        self.wb.delete_cf(self.store.cf(cf), key);
+    }
+
+    pub fn delete_range(&mut self, cf: Cf, from: &[u8], to: &[u8]) {
+        self.wb.delete_range_cf(self.store.cf(cf), from, to);
+    }
+
+    pub fn len(&self) -> usize {
+        self.wb.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.wb.is_empty()
+    }
+
+    pub fn size_in_bytes(&self) -> usize {
+        self.wb.size_in_bytes()
+    }
+}
+
+/// Iterates a key range; errors from RocksDB come out as the last item.
+pub struct Range<'a> {
+    it: rocksdb::DBRawIteratorWithThreadMode<'a, DB>,
+    to: Vec<u8>,
+    path: &'a Path,
+    done: bool,
+}
+
+impl Range<'_> {
+    /// Visits entries in order without copying them; `f` returns `false` to stop early.
+    pub fn visit(mut self, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+        while self.it.valid() {
+            let (Some(k), Some(v)) = (self.it.key(), self.it.value()) else { break };
+            if !self.to.is_empty() && k >= self.to.as_slice() {
+                return Ok(());
+            }
+            if !f(k, v) {
+                return Ok(());
+            }
+            self.it.next();
+        }
+        self.it.status().map_err(|e| rocks(self.path, e))
+    }
+}
+
+impl Iterator for Range<'_> {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if !self.it.valid() {
+            self.done = true;
+            return self.it.status().err().map(|e| Err(rocks(self.path, e)));
+        }
+        let (k, v) = (self.it.key()?.to_vec(), self.it.value()?.to_vec());
+        if !self.to.is_empty() && k >= self.to {
+            self.done = true;
+            return None;
+        }
+        self.it.next();
+        Some(Ok((k, v)))
+    }
+}

@@ -1,0 +1,59 @@
+//! RocksDB options per column family, and the merge operators of the index families.
+
+use pagetrail_index::{bitmap, counters};
+use rocksdb::{BlockBasedOptions, DBCompressionType, MergeOperands, Options};
+
+use crate::Cf;
+
+pub(crate) fn db_options(writer: bool) -> Options {
+    let mut o = Options::default();
+    o.create_if_missing(writer);
+    o.create_missing_column_families(writer);
+    o.increase_parallelism(2);
+    o.set_max_background_jobs(2);
+    // Readers (secondary instances) must keep every file open to follow the primary.
+    o.set_max_open_files(-1);
+    o.set_keep_log_file_num(3);
+    o
+}
+
+pub(crate) fn cf_options(cf: Cf) -> Options {
+    let mut o = Options::default();
+    let mut t = BlockBasedOptions::default();
+    // Large blocks compress better; reads are mostly range scans.
+    t.set_block_size(32 * 1024);
+    t.set_bloom_filter(10.0, false);
+    t.set_cache_index_and_filter_blocks(true);
+    o.set_block_based_table_factory(&t);
+    o.set_level_compaction_dynamic_level_bytes(true);
+    // zstd everywhere: level 1 where data is young and rewritten soon, level 3 with a trained
+    // dictionary at the bottom, where most bytes settle.
+    o.set_compression_type(DBCompressionType::Zstd);
+    o.set_compression_options(-14, 1, 0, 0);
+    o.set_bottommost_compression_type(DBCompressionType::Zstd);
+    o.set_bottommost_compression_options(-14, 3, 0, 32 * 1024, true);
+    o.set_bottommost_zstd_max_train_bytes(32 * 1024 * 100, true);
+    o.set_write_buffer_size(match cf {
+        Cf::Events => 64 << 20,
+        Cf::UserDays | Cf::UserPages | Cf::PageUsers | Cf::SpaceUsers => 48 << 20,
+        _ => 16 << 20,
+    });
+    match cf {
+        Cf::UserPages => o.set_merge_operator_associative("pagetrail.bitmap.v1", merge_bitmap),
+        Cf::UserDays | Cf::PageUsers | Cf::SpaceUsers => {
+            o.set_merge_operator_associative("pagetrail.counters.v1", merge_counters)
+        }
+        _ => {}
+    }
+    o
+}
+
+// A merge that fails (a corrupt operand) returns None, which RocksDB reports as corruption
+// on the read that needed it, instead of a wrong answer.
+fn merge_bitmap(_key: &[u8], existing: Option<&[u8]>, ops: &MergeOperands) -> Option<Vec<u8>> {
+    bitmap::merge(existing, ops.iter()).ok()
+}
+
+fn merge_counters(_key: &[u8], existing: Option<&[u8]>, ops: &MergeOperands) -> Option<Vec<u8>> {
+    counters::merge(existing, ops.iter()).ok()
+}

@@ -1,0 +1,58 @@
+//! Lines that could not be parsed, kept with their file, line number, reason and raw bytes.
+//!
+//! Key `file:u32 ‖ line:u64` (file is a `File` dictionary id), so a re-run writes the same key
+//! again instead of a second copy. Value `version:u8 ‖ reason_len:varint ‖ reason ‖ raw`.
+
+use pagetrail_core::varint::{put_u64, Reader};
+
+const VERSION: u8 = 1;
+
+pub fn key(file: u32, line: u64) -> [u8; 12] {
+    let mut k = [0u8; 12];
+    k[..4].copy_from_slice(&file.to_be_bytes());
+    k[4..].copy_from_slice(&line.to_be_bytes());
+    k
+}
+
+pub fn parse_key(k: &[u8]) -> Option<(u32, u64)> {
+    (k.len() == 12).then(|| {
+        (
+            u32::from_be_bytes(k[..4].try_into().unwrap_or_default()),
+            u64::from_be_bytes(k[4..].try_into().unwrap_or_default()),
+        )
+    })
+}
+
+pub fn encode(reason: &str, raw: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(raw.len() + reason.len() + 4);
+    v.push(VERSION);
+    put_u64(&mut v, reason.len() as u64);
+    v.extend_from_slice(reason.as_bytes());
+    v.extend_from_slice(raw);
+    v
+}
+
+/// (reason, raw bytes).
+pub fn decode(v: &[u8]) -> Option<(String, Vec<u8>)> {
+    let (&ver, rest) = v.split_first()?;
+    if ver != VERSION {
+        return None;
+    }
+    let mut r = Reader::new(rest);
+    let n = r.u64().ok()? as usize;
+    let reason = String::from_utf8(r.bytes(n).ok()?.to_vec()).ok()?;
+    Some((reason, r.rest().to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let v = encode("bad HTTP status", b"[garbage \xff line");
+        assert_eq!(decode(&v), Some(("bad HTTP status".into(), b"[garbage \xff line".to_vec())));
+        assert_eq!(parse_key(&key(3, 99)), Some((3, 99)));
+        assert_eq!(decode(&[2]), None);
+    }
+}

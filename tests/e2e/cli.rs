@@ -1,0 +1,90 @@
+//! The command line's contract: exit codes, one-line errors, formats, readers beside a writer.
+
+use pagetrail_tests::{json, ok, run, samples};
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn errors_are_one_line_and_name_what_was_wrong() {
+    let d = tempfile::tempdir().unwrap();
+    let store = d.path().join("store");
+
+    let o = run(&store, &["stats"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no store at") && stderr(&o).contains("store"), "{}", stderr(&o));
+    assert_eq!(stderr(&o).lines().count(), 1);
+
+    let missing = d.path().join("nope.log");
+    let o = run(&store, &["ingest", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("nope.log"), "{}", stderr(&o));
+
+    let empty = d.path().join("empty-dir");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("notes.md"), "not a log").unwrap();
+    let o = run(&store, &["ingest", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no log files"), "{}", stderr(&o));
+
+    // A garbage file fails, but does not stop the good one beside it.
+    let junk = d.path().join("junk.log");
+    std::fs::write(&junk, "hello\nworld\n").unwrap();
+    let good = samples().join("conf_access_log.2026-03-29.log");
+    let o = run(&store, &["--format", "json", "ingest", junk.to_str().unwrap(), good.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("junk.log: no line matches a known log format"), "{}", stderr(&o));
+    assert_eq!(json(&store, &["stats"])["events"], 12);
+
+    let o = run(&store, &["top-readers", "--by", "nonsense"]);
+    assert_eq!(o.status.code(), Some(2), "usage errors exit 2");
+    let o = run(&store, &["top-readers", "--from", "yesterday"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--from 'yesterday'"), "{}", stderr(&o));
+}
+
+#[test]
+fn locked_store_and_concurrent_readers() {
+    let d = tempfile::tempdir().unwrap();
+    let store = d.path().join("store");
+    ok(&store, &["ingest", samples().to_str().unwrap()]);
+    let writer = pagetrail_store::Store::open_writer(&store).unwrap();
+    let o = run(&store, &["ingest", samples().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is locked"), "{}", stderr(&o));
+    // Readers do not need the lock and see the committed data.
+    assert_eq!(json(&store, &["stats"])["events"], 20);
+    drop(writer);
+}
+
+#[test]
+fn formats_table_json_csv() {
+    let d = tempfile::tempdir().unwrap();
+    let store = d.path().join("store");
+    ok(&store, &["ingest", samples().to_str().unwrap()]);
+    let csv = ok(&store, &["--format", "csv", "top-readers", "--by", "events"]);
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("user,distinct_pages,events,bytes,distinct_spaces"));
+    assert_eq!(lines.next(), Some("jsmith,2,5,195867,1"));
+    let table = ok(&store, &["events", "--user", "mallory"]);
+    assert!(!table.contains('\u{1b}'), "raw escape characters reach the terminal: {table}");
+    let who = ok(&store, &["--format", "csv", "who-read", "--page", "1234567"]);
+    assert!(who.starts_with("user,events,distinct_pages,bytes,first_seen,last_seen\n"), "{who}");
+    let j = json(&store, &["user", "anna"]);
+    for k in [
+        "user",
+        "events",
+        "distinct_pages",
+        "distinct_spaces",
+        "bytes",
+        "first_seen",
+        "last_seen",
+        "days",
+        "spaces",
+        "sources",
+    ] {
+        assert!(j.get(k).is_some(), "user JSON lacks {k}: {j}");
+    }
+    assert_eq!(j["days"][0]["day"], "2026-03-29");
+}

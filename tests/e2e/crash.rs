@@ -1,0 +1,66 @@
+//! A killed ingest, re-run, leaves exactly what one clean run leaves.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pagetrail_tests::{bin, json, ok};
+
+fn ingest_cmd(store: &Path, log: &Path) -> Command {
+    let mut c = Command::new(bin());
+    c.args([
+        "--store",
+        store.to_str().unwrap(),
+        "--format",
+        "json",
+        "ingest",
+        "--batch-lines",
+        "3000",
+        log.to_str().unwrap(),
+    ]);
+    c.stdout(Stdio::null()).stderr(Stdio::null());
+    c
+}
+
+fn answers(store: &Path) -> Vec<String> {
+    let mut stats = json(store, &["stats"]);
+    stats["bytes_on_disk"] = 0.into();
+    vec![
+        stats.to_string(),
+        ok(store, &["--format", "json", "events"]),
+        ok(store, &["--format", "json", "top-readers", "--limit", "1000"]),
+        ok(store, &["--format", "json", "rejects"]),
+    ]
+}
+
+#[test]
+fn kill_mid_ingest_then_rerun_equals_clean_run() {
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("conf_access_log.2026-03-16.log");
+    let cfg = pagetrail_gen::GenConfig { users: 150, days: 10, seed: 5, ..Default::default() };
+    pagetrail_gen::generate(&cfg, &mut std::io::BufWriter::new(std::fs::File::create(&log).unwrap())).unwrap();
+
+    let clean = d.path().join("clean");
+    let t0 = Instant::now();
+    assert!(ingest_cmd(&clean, &log).status().unwrap().success());
+    let clean_time = t0.elapsed();
+    let expected = answers(&clean);
+
+    let mut killed_mid_run = 0;
+    for (i, frac) in [0.2f64, 0.5, 0.8].into_iter().enumerate() {
+        let store = d.path().join(format!("crash{i}"));
+        let mut child = ingest_cmd(&store, &log).spawn().unwrap();
+        std::thread::sleep(Duration::from_secs_f64(clean_time.as_secs_f64() * frac));
+        if child.try_wait().unwrap().is_none() {
+            killed_mid_run += 1;
+        }
+        child.kill().unwrap(); // SIGKILL: no destructor, no flush
+        child.wait().unwrap();
+        assert!(ingest_cmd(&store, &log).status().unwrap().success());
+        assert_eq!(answers(&store), expected, "store killed at {frac} of a clean run differs");
+    }
+    assert!(
+        killed_mid_run >= 2,
+        "the ingest finished before it could be killed ({clean_time:?}): make the input larger"
+    );
+}

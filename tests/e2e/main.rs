@@ -1,0 +1,8 @@
+//! End-to-end tests of pagetrail, run with `cargo test --release --workspace`.
+
+mod cli;
+mod crash;
+mod idempotence;
+mod recount;
+mod reparse;
+mod samples;
