@@ -139,6 +139,14 @@ pub fn run(args: Args) -> Result<()> {
                         t.row(vec![k.into(), v]);
                     }
                     t.print(&mut out)?;
+                    writeln!(out)?;
+                    let mut t = Table::new(&[("column family", false), ("sst bytes", true), ("per event", true)]);
+                    for cf in Cf::ALL {
+                        let b = store.cf_bytes(cf);
+                        let per = if s.events > 0 { format!("{:.2}", b as f64 / s.events as f64) } else { "-".into() };
+                        t.row(vec![cf.name().into(), count(b), per]);
+                    }
+                    t.print(&mut out)?;
                 }
             }
         }

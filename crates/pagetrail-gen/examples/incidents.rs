@@ -4,7 +4,9 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 
-use pagetrail_gen::{generate, incidents, site, write_catalog, write_ground_truth, GenConfig, Variant};
+use pagetrail_gen::{
+    generate, incidents, site, write_catalog, write_ground_truth, GenConfig, Variant,
+};
 
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -362,7 +362,12 @@ impl<'a> Planter<'a> {
                 vec![self.next_working(d0 + 8)],
                 &["denied-probing"],
             ),
-            Plan::new(Kind::DormantWakeup, dormant, vec![wake], &["dormant", "burst"]),
+            Plan::new(
+                Kind::DormantWakeup,
+                dormant,
+                vec![wake],
+                &["dormant", "burst"],
+            ),
         ];
         if m.site.pages.len() < 30 {
             // Fewer pages than D1's lowest tier: the scrape and the wake-up cannot burst.
@@ -470,7 +475,11 @@ impl<'a> Planter<'a> {
         slow.new_spaces = new_spaces;
 
         // admin-browse: the admin with more never-read spaces (the second one on a tie).
-        let admin = if unread(0).len() > unread(1).len() { 0 } else { 1 };
+        let admin = if unread(0).len() > unread(1).len() {
+            0
+        } else {
+            1
+        };
         let fresh = unread(admin);
         let mut rest: Vec<u32> = (0..n_spaces)
             .filter(|s| !fresh.contains(s) && !m.space_pages[*s as usize].is_empty())
@@ -864,7 +873,9 @@ pub fn read_ground_truth(input: &mut dyn BufRead) -> io::Result<Vec<Incident>> {
                 format!("ground truth line {}: {what}", n + 1),
             )
         };
-        let fields = Json::new(&line).object().ok_or_else(|| bad("not a flat JSON object"))?;
+        let fields = Json::new(&line)
+            .object()
+            .ok_or_else(|| bad("not a flat JSON object"))?;
         let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v);
         let text = |k: &str| match get(k) {
             Some(Val::Str(s)) => Ok(s.clone()),
@@ -905,7 +916,10 @@ struct Json<'s> {
 
 impl<'s> Json<'s> {
     fn new(s: &'s str) -> Json<'s> {
-        Json { s: s.as_bytes(), i: 0 }
+        Json {
+            s: s.as_bytes(),
+            i: 0,
+        }
     }
 
     fn ws(&mut self) {
@@ -957,10 +971,16 @@ impl<'s> Json<'s> {
             }
             _ => {
                 let start = self.i;
-                while self.i < self.s.len() && (self.s[self.i] == b'-' || self.s[self.i].is_ascii_digit()) {
+                while self.i < self.s.len()
+                    && (self.s[self.i] == b'-' || self.s[self.i].is_ascii_digit())
+                {
                     self.i += 1;
                 }
-                std::str::from_utf8(&self.s[start..self.i]).ok()?.parse().ok().map(Val::Int)
+                std::str::from_utf8(&self.s[start..self.i])
+                    .ok()?
+                    .parse()
+                    .ok()
+                    .map(Val::Int)
             }
         }
     }

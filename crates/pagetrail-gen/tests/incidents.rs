@@ -90,10 +90,20 @@ fn line_utc(line: &str) -> Option<i64> {
     let at = line.find('[')?;
     let ts = line.get(at..at + 28)?;
     let num = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
-    let (d, y, h, mi, s) = (num(1..3)?, num(8..12)?, num(13..15)?, num(16..18)?, num(19..21)?);
+    let (d, y, h, mi, s) = (
+        num(1..3)?,
+        num(8..12)?,
+        num(13..15)?,
+        num(16..18)?,
+        num(19..21)?,
+    );
     let name = ts.get(4..7)?;
     let mon = MONTHS.iter().position(|m| *m == name)? as i64 + 1;
-    let (yy, mm) = if mon <= 2 { (y - 1, mon + 9) } else { (y, mon - 3) };
+    let (yy, mm) = if mon <= 2 {
+        (y - 1, mon + 9)
+    } else {
+        (y, mon - 3)
+    };
     let era = yy / 400;
     let yoe = yy - era * 400;
     let doy = (153 * mm + 2) / 5 + d - 1;
@@ -105,12 +115,17 @@ fn line_utc(line: &str) -> Option<i64> {
 
 /// The username field of a line of the given variant.
 fn line_user(variant: Variant, line: &str) -> &str {
-    let i = match variant {
-        Variant::A => 2,
-        Variant::B => 3,
-        Variant::C => 1,
-    };
-    line.split(' ').nth(i).unwrap_or("")
+    let mut tok = line.split(' ');
+    match variant {
+        Variant::A => tok.nth(2),
+        // A chained X-Forwarded-For (`client, proxy`) spans two tokens.
+        Variant::B => tok.skip(2).find(|t| !t.ends_with(',')).and_then(|_| {
+            let mut rest = line.split(' ').skip(2).skip_while(|t| t.ends_with(','));
+            rest.nth(1)
+        }),
+        Variant::C => tok.nth(1),
+    }
+    .unwrap_or("")
 }
 
 fn cfg_on(users: u32, days: u32, variant: Variant, seed: u64) -> GenConfig {
@@ -183,7 +198,9 @@ struct Seen {
 }
 
 fn query_id(uri: &str) -> Option<&str> {
-    uri.split("pageId=").nth(1).map(|s| s.split('&').next().unwrap_or(s))
+    uri.split("pageId=")
+        .nth(1)
+        .map(|s| s.split('&').next().unwrap_or(s))
 }
 
 #[test]
@@ -203,7 +220,10 @@ fn every_incident_is_planted_inside_its_window() {
         assert!(i.start_ms <= i.end_ms, "{i:?}");
         assert!(i.start_ms >= data_start + 60 * 86_400_000, "{i:?}");
         assert!(!i.detectors.is_empty());
-        assert!(i.detectors.iter().all(|d| DETECTORS.contains(&d.as_str())), "{i:?}");
+        assert!(
+            i.detectors.iter().all(|d| DETECTORS.contains(&d.as_str())),
+            "{i:?}"
+        );
         assert!(s.users.contains(&i.user));
     }
     let admins = [s.users[0].as_str(), s.users[1].as_str()];
@@ -246,25 +266,23 @@ fn every_incident_is_planted_inside_its_window() {
                     || uri.starts_with("/display/")
                     || (uri.starts_with("/spaces/") && uri.contains("/pages/"));
                 match inc.kind.as_str() {
-                    "night-scrape" => {
-                        if host.starts_with("192.0.2.") {
-                            assert_eq!(tok[11], "-", "{line}");
-                            assert_eq!(tok[12..].join(" "), "python-requests/2.31.0");
-                            let hour: u32 = tok[0][13..15].parse().unwrap();
-                            assert!((1..4).contains(&hour), "{line}");
-                            e.signature += 1;
-                            if let Some(rest) = uri.strip_prefix("/rest/api/content/") {
-                                if let Some(id) = rest.strip_suffix("?expand=body.storage") {
-                                    if ok {
-                                        e.distinct.insert(id.to_string());
-                                    }
+                    "night-scrape" if host.starts_with("192.0.2.") => {
+                        assert_eq!(tok[11], "-", "{line}");
+                        assert_eq!(tok[12..].join(" "), "python-requests/2.31.0");
+                        let hour: u32 = tok[0][13..15].parse().unwrap();
+                        assert!((1..4).contains(&hour), "{line}");
+                        e.signature += 1;
+                        if let Some(rest) = uri.strip_prefix("/rest/api/content/") {
+                            if let Some(id) = rest.strip_suffix("?expand=body.storage") {
+                                if ok {
+                                    e.distinct.insert(id.to_string());
                                 }
                             }
-                            if uri.starts_with("/rest/api/content?spaceKey=")
-                                && !uri.ends_with("&start=0")
-                            {
-                                e.other += 1;
-                            }
+                        }
+                        if uri.starts_with("/rest/api/content?spaceKey=")
+                            && !uri.ends_with("&start=0")
+                        {
+                            e.other += 1;
                         }
                     }
                     "slow-insider" | "dormant-wakeup" if view && ok => {
@@ -278,10 +296,12 @@ fn every_incident_is_planted_inside_its_window() {
                         if view && ok {
                             e.signature += 1;
                             if let Some(key) = uri.strip_prefix("/display/") {
-                                e.distinct.insert(key.split('/').next().unwrap().to_string());
+                                e.distinct
+                                    .insert(key.split('/').next().unwrap().to_string());
                             }
                             if let Some(key) = uri.strip_prefix("/spaces/") {
-                                e.distinct.insert(key.split('/').next().unwrap().to_string());
+                                e.distinct
+                                    .insert(key.split('/').next().unwrap().to_string());
                             }
                         }
                     }
@@ -312,13 +332,12 @@ fn every_incident_is_planted_inside_its_window() {
                             e.distinct.insert(uri.to_string());
                         }
                     }
-                    "denied-probing" => {
+                    "denied-probing"
                         if (status == "403" || status == "404")
                             && (uri.starts_with("/pages/viewpage.action?pageId=")
-                                || uri.starts_with("/display/"))
-                        {
-                            e.signature += 1;
-                        }
+                                || uri.starts_with("/display/")) =>
+                    {
+                        e.signature += 1;
                     }
                     _ => {}
                 }
@@ -327,7 +346,10 @@ fn every_incident_is_planted_inside_its_window() {
     };
     generate(&cfg, &mut sink).unwrap();
     drop(sink);
-    assert_eq!(foreign_scraper_ip, 0, "the scraper's address is new to everyone");
+    assert_eq!(
+        foreign_scraper_ip, 0,
+        "the scraper's address is new to everyone"
+    );
 
     for (inc, e) in truth.iter().zip(&seen) {
         let dur_s = (inc.end_ms - inc.start_ms) / 1000;
@@ -343,7 +365,7 @@ fn every_incident_is_planted_inside_its_window() {
             "slow-insider" => {
                 // Ten working days of ~5x a usual day, in office hours only.
                 assert!(e.distinct.len() >= 400, "{}", e.distinct.len());
-                assert!(dur_s >= 9 * 86_400 && dur_s <= 14 * 86_400, "{dur_s}");
+                assert!((9 * 86_400..=14 * 86_400).contains(&dur_s), "{dur_s}");
             }
             "admin-browse" => {
                 assert!(e.other >= 3, "admin requests: {}", e.other);
@@ -386,7 +408,11 @@ fn only_the_planted_lines_and_the_dormant_account_differ() {
     };
     let truth = incidents(&on);
     assert_eq!(truth.len(), 7);
-    let dormant = &truth.iter().find(|i| i.kind == "dormant-wakeup").unwrap().user;
+    let dormant = &truth
+        .iter()
+        .find(|i| i.kind == "dormant-wakeup")
+        .unwrap()
+        .user;
     let (a, b) = (run(&off), run(&on));
     let (a, b) = (
         std::str::from_utf8(&a).unwrap(),
@@ -404,10 +430,13 @@ fn only_the_planted_lines_and_the_dormant_account_differ() {
     for (line, n) in &count {
         if *n < 0 {
             let t = line_utc(line).expect("planted lines are never torn") * 1000;
-            let k = truth
-                .iter()
-                .position(|i| t >= i.start_ms && t <= i.end_ms)
+            // The narrowest window: the slow insider's two weeks contain other incidents.
+            let k = (0..truth.len())
+                .filter(|&k| t >= truth[k].start_ms && t <= truth[k].end_ms)
+                .min_by_key(|&k| truth[k].end_ms - truth[k].start_ms)
                 .unwrap_or_else(|| panic!("added line outside every incident: {line}"));
+            let u = line_user(Variant::B, line);
+            assert!(u == "-" || truth.iter().any(|i| i.user == u), "{line}");
             per_incident[k] += n.unsigned_abs();
         } else if *n > 0 {
             match line_user(Variant::B, line) {

@@ -8,6 +8,7 @@ pub mod bitmap;
 pub mod counters;
 pub mod keys;
 pub mod pages;
+pub mod readers;
 
 pub use counters::Counters;
 

@@ -8,8 +8,9 @@
 
 use pagetrail_core::time::{month_of_day, month_start_day, DAY_MS};
 use pagetrail_core::varint::{put_u64, Reader};
-use pagetrail_index::keys::{entity_user_key, parse, Grain};
+use pagetrail_index::keys::{entity_key, parse, Grain};
 use pagetrail_index::pages::{PageMeta, PageModel};
+use pagetrail_index::readers::{self, Readers};
 use pagetrail_index::Counters;
 use pagetrail_store::{Batch, Cf, Store};
 
@@ -65,17 +66,21 @@ pub(crate) fn backfill(store: &Store, r: u32, space: u32, batch: &mut Batch<'_>)
     let mut bad = false;
     let mut buf = Vec::new();
     store.prefix(Cf::PageUsers, &r.to_be_bytes()).visit(|k, v| {
-        let (Some((_, Grain::Day, day, Some(user))), Ok(c)) = (parse(k), Counters::decode(v)) else {
+        let Some((_, Grain::Day, day, None)) = parse(k) else {
             bad = true;
             return false;
         };
-        batch.merge(Cf::SpaceUsers, &entity_user_key(space, Grain::Day, day, user), v);
+        batch.merge(Cf::SpaceUsers, &entity_key(space, Grain::Day, day), v);
         let month = month_of_day(i64::from(day));
         let shift = ((i64::from(day) - month_start_day(month)) * DAY_MS) as u64;
-        let m = Counters { first: c.first + shift, last: c.last + shift, ..c };
-        m.encode(&mut buf);
-        batch.merge(Cf::SpaceUsers, &entity_user_key(space, Grain::Month, month as u32, user), &buf);
-        true
+        let mut shifted = Readers::new();
+        bad |= readers::for_each(v, |u, c| {
+            shifted.insert(u, Counters { first: c.first + shift, last: c.last + shift, ..c });
+        })
+        .is_err();
+        readers::encode(&shifted, &mut buf);
+        batch.merge(Cf::SpaceUsers, &entity_key(space, Grain::Month, month as u32), &buf);
+        !bad
     })?;
     if bad {
         return Err(store.corrupt("page_users row").into());

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use pagetrail_core::event::fold_user;
 use pagetrail_core::time::{day_of, month_of_day, month_start_day, DAY_MS};
 use pagetrail_core::{classify, is_read, parse_line, Action, ContextPath, PageRef, Variant};
-use pagetrail_index::keys::{entity_key, entity_user_key, Grain};
+use pagetrail_index::keys::{entity_key, Grain};
 use pagetrail_index::pages::PageModel;
+use pagetrail_index::readers::{self, Readers};
 use pagetrail_index::{bitmap, Counters};
 use pagetrail_store::dict::page_ref_bytes;
 use pagetrail_store::files::{hash, HEAD_LEN};
@@ -434,10 +435,10 @@ impl<'s> Ingester<'s> {
     fn index_reads(&mut self, batch: &mut Batch<'_>) {
         let mut user_days: HashMap<[u8; 9], Counters> = HashMap::new();
         let mut user_pages: HashMap<[u8; 9], RoaringBitmap> = HashMap::new();
-        let mut page_users: HashMap<[u8; 13], Counters> = HashMap::new();
-        let mut space_users: HashMap<[u8; 13], Counters> = HashMap::new();
-        let add = |m: &mut HashMap<[u8; 13], Counters>, k: [u8; 13], c: Counters| {
-            m.entry(k).and_modify(|e| e.add(&c)).or_insert(c);
+        let mut page_users: HashMap<[u8; 9], Readers> = HashMap::new();
+        let mut space_users: HashMap<[u8; 9], Readers> = HashMap::new();
+        let add = |m: &mut HashMap<[u8; 9], Readers>, k: [u8; 9], user: u32, c: Counters| {
+            m.entry(k).or_default().entry(user).and_modify(|e| e.add(&c)).or_insert(c);
         };
         for r in self.reads.drain(..) {
             let day = day_of(r.ts_ms);
@@ -451,10 +452,10 @@ impl<'s> Ingester<'s> {
                 // Pages get daily rows only: a page's readers per day are few, and monthly rows
                 // here would be the largest index of all.
                 if grain == Grain::Day {
-                    add(&mut page_users, entity_user_key(r.page, grain, period, r.user), c);
+                    add(&mut page_users, entity_key(r.page, grain, period), r.user, c);
                 }
                 if space != 0 {
-                    add(&mut space_users, entity_user_key(space, grain, period, r.user), c);
+                    add(&mut space_users, entity_key(space, grain, period), r.user, c);
                 }
             }
         }
@@ -468,8 +469,8 @@ impl<'s> Ingester<'s> {
             batch.merge(Cf::UserPages, &k, &buf);
         }
         for (cf, map) in [(Cf::PageUsers, page_users), (Cf::SpaceUsers, space_users)] {
-            for (k, c) in map {
-                c.encode(&mut buf);
+            for (k, list) in map {
+                readers::encode(&list, &mut buf);
                 batch.merge(cf, &k, &buf);
             }
         }

@@ -84,9 +84,4 @@ impl PageMap {
         let spaces: RoaringBitmap = refs.iter().map(|r| self.space(r)).filter(|&s| s != 0).collect();
         spaces.len()
     }
-
-    /// How many canonical pages there are.
-    pub fn pages(&self) -> u64 {
-        (self.canon.len() as u64).saturating_sub(1) - self.aliased.len()
-    }
 }

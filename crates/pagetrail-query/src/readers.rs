@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use pagetrail_core::time::{month_start_day, DAY_MS};
 use pagetrail_core::{is_read, PageRef};
-use pagetrail_index::keys::{entity_key, entity_user_key, parse, plan, Grain, Span};
-use pagetrail_index::{bitmap, Counters};
+use pagetrail_index::keys::{entity_key, parse, plan, Grain, Span};
+use pagetrail_index::{bitmap, readers, Counters};
 use pagetrail_store::dict::{lookup, page_ref_bytes};
 use pagetrail_store::{events, Cf, Dict, DictKind, EventRow, Store, Totals};
 use roaring::RoaringBitmap;
@@ -101,16 +101,16 @@ fn user_from_index(store: &Store, user: u32, spans: &[Span], acc: &mut Acc, page
     Ok(())
 }
 
-/// Adds `entity_user` rows (page_users or space_users) of one entity over the spans, per user.
+/// Adds the reader lists (page_users or space_users) of one entity over the spans, per user.
 fn entity_users(store: &Store, cf: Cf, entity: u32, spans: &[Span], accs: &mut HashMap<u32, Acc>) -> Result<()> {
     for s in spans {
-        let lo = entity_user_key(entity, s.grain, s.start, 0);
-        let hi = entity_user_key(entity, s.grain, s.end, 0);
+        let (lo, hi) = (entity_key(entity, s.grain, s.start), entity_key(entity, s.grain, s.end));
         let mut bad = false;
-        store.range(cf, &lo, &hi).visit(|k, v| match (parse(k), Counters::decode(v)) {
-            (Some((_, g, p, Some(u))), Ok(c)) => {
-                accs.entry(u).or_default().counters(&c, period_start_ms(g, p));
-                true
+        store.range(cf, &lo, &hi).visit(|k, v| match parse(k) {
+            Some((_, g, p, None)) => {
+                let base = period_start_ms(g, p);
+                bad |= readers::for_each(v, |u, c| accs.entry(u).or_default().counters(&c, base)).is_err();
+                !bad
             }
             _ => {
                 bad = true;
@@ -270,14 +270,12 @@ pub fn who_read(store: &Store, window: &Window, target: &Target) -> Result<Vec<R
             for &(from, to) in &plan.edges {
                 let day = from.div_euclid(DAY_MS) as u32;
                 for r in &refs {
-                    let (lo, hi) =
-                        (entity_user_key(r, Grain::Day, day, 0), entity_user_key(r, Grain::Day, day, u32::MAX));
-                    store.range(Cf::PageUsers, &lo, &hi).visit(|k, _| {
-                        if let Some((_, _, _, Some(u))) = parse(k) {
+                    if let Some(v) = store.get(Cf::PageUsers, &entity_key(r, Grain::Day, day))? {
+                        readers::for_each(&v, |u, _| {
                             edge_users.insert(u);
-                        }
-                        true
-                    })?;
+                        })
+                        .map_err(|_| corrupt(store, "reader index row"))?;
+                    }
                 }
                 debug_assert!(to - from <= DAY_MS);
             }

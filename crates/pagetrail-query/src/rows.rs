@@ -199,6 +199,18 @@ pub struct Stats {
 pub fn stats(store: &Store) -> Result<Stats> {
     let t = Totals::load(store)?;
     let pm = PageMap::load(store)?;
+    // Pages that were read at least once (a 404 names a "page" that does not exist).
+    let mut read = roaring::RoaringBitmap::new();
+    let mut bad = false;
+    store.prefix(Cf::UserPages, &[]).visit(|k, v| {
+        if k.get(4) == Some(&(pagetrail_index::keys::Grain::Month as u8)) {
+            bad |= pagetrail_index::bitmap::union_into(&mut read, v).is_err();
+        }
+        !bad
+    })?;
+    if bad {
+        return Err(store.corrupt("user_pages row").into());
+    }
     Ok(Stats {
         events: t.events,
         reads: t.reads,
@@ -206,7 +218,7 @@ pub fn stats(store: &Store) -> Result<Stats> {
         noise: t.noise,
         rejected: t.rejected,
         users: u64::from(count(store, DictKind::User)?),
-        pages: pm.pages(),
+        pages: pm.distinct(&read),
         spaces: u64::from(count(store, DictKind::Space)?),
         first_ms: (t.events > 0).then_some(t.first_ms),
         last_ms: (t.events > 0).then_some(t.last_ms),

@@ -27,6 +27,15 @@ pub enum DictKind {
     File = 9,
 }
 
+impl DictKind {
+    /// Kinds that readers look up by name (`--user`, `--space`, `--page`, `--file`). The others
+    /// are only ever resolved by id, so their name -> id keys would be dead weight on disk: the
+    /// writer rebuilds that direction in memory from the id -> name keys.
+    pub fn looked_up_by_name(self) -> bool {
+        matches!(self, DictKind::User | DictKind::Space | DictKind::Page | DictKind::File)
+    }
+}
+
 fn fwd_key(kind: DictKind, bytes: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(bytes.len() + 2);
     k.extend_from_slice(&[b'f', kind as u8]);
@@ -86,7 +95,9 @@ impl Dict {
             return id;
         }
         let id = self.rev.len() as u32 + 1;
-        batch.put(Cf::Dict, &fwd_key(self.kind, bytes), &id.to_be_bytes());
+        if self.kind.looked_up_by_name() {
+            batch.put(Cf::Dict, &fwd_key(self.kind, bytes), &id.to_be_bytes());
+        }
         batch.put(Cf::Dict, &rev_key(self.kind, id), bytes);
         self.rev.push(bytes.into());
         self.fwd.insert(bytes.into(), id);
@@ -102,8 +113,9 @@ impl Dict {
     }
 }
 
-/// Point lookup of an id, for readers that need a few names.
+/// Point lookup of an id, for readers that need a few names (kinds [`DictKind::looked_up_by_name`]).
 pub fn lookup(store: &Store, kind: DictKind, bytes: &[u8]) -> Result<Option<u32>> {
+    debug_assert!(kind.looked_up_by_name(), "{kind:?} has no name -> id keys");
     Ok(store.get(Cf::Dict, &fwd_key(kind, bytes))?.and_then(|v| v.as_slice().try_into().ok().map(u32::from_be_bytes)))
 }
 

@@ -1,6 +1,6 @@
 //! RocksDB options per column family, and the merge operators of the index families.
 
-use pagetrail_index::{bitmap, counters};
+use pagetrail_index::{bitmap, counters, readers};
 use rocksdb::{BlockBasedOptions, DBCompressionType, MergeOperands, Options};
 
 use crate::Cf;
@@ -40,9 +40,8 @@ pub(crate) fn cf_options(cf: Cf) -> Options {
     });
     match cf {
         Cf::UserPages => o.set_merge_operator_associative("pagetrail.bitmap.v1", merge_bitmap),
-        Cf::UserDays | Cf::PageUsers | Cf::SpaceUsers => {
-            o.set_merge_operator_associative("pagetrail.counters.v1", merge_counters)
-        }
+        Cf::UserDays => o.set_merge_operator_associative("pagetrail.counters.v1", merge_counters),
+        Cf::PageUsers | Cf::SpaceUsers => o.set_merge_operator_associative("pagetrail.readers.v1", merge_readers),
         _ => {}
     }
     o
@@ -52,6 +51,10 @@ pub(crate) fn cf_options(cf: Cf) -> Options {
 // on the read that needed it, instead of a wrong answer.
 fn merge_bitmap(_key: &[u8], existing: Option<&[u8]>, ops: &MergeOperands) -> Option<Vec<u8>> {
     bitmap::merge(existing, ops.iter()).ok()
+}
+
+fn merge_readers(_key: &[u8], existing: Option<&[u8]>, ops: &MergeOperands) -> Option<Vec<u8>> {
+    readers::merge(existing, ops.iter()).ok()
 }
 
 fn merge_counters(_key: &[u8], existing: Option<&[u8]>, ops: &MergeOperands) -> Option<Vec<u8>> {

@@ -28,10 +28,7 @@ pub(crate) fn plant(
     let mut g = Gen {
         cfg,
         m,
-        rng: Rng::new(
-            cfg.seed,
-            0x6100_0000 + ((p.kind as u64) << 20) + d as u64,
-        ),
+        rng: Rng::new(cfg.seed, 0x6100_0000 + ((p.kind as u64) << 20) + d as u64),
         recs: Vec::with_capacity(1024),
         weekday: ck.weekday,
         n_users: m.site.users.len() as u32,
@@ -129,17 +126,38 @@ impl Gen<'_> {
         let mut ms = (3600 + self.rng.below(900)) as u64 * 1000 + self.rng.below(1000) as u64;
         for start in (0..n_sp).step_by(25) {
             let (dur, by) = (self.rng.range(30, 300), self.rng.range(3_000, 20_000));
-            self.api(&mut ms, who, Req::new(Form::ApiSpaces, 0, start), 200, dur, by);
+            self.api(
+                &mut ms,
+                who,
+                Req::new(Form::ApiSpaces, 0, start),
+                200,
+                dur,
+                by,
+            );
         }
         for sp in 0..n_sp {
             let (dur, by) = (self.rng.range(20, 200), self.rng.range(1_500, 4_000));
-            self.api(&mut ms, who, Req::new(Form::ApiSpaceKey, sp, 0), 200, dur, by);
+            self.api(
+                &mut ms,
+                who,
+                Req::new(Form::ApiSpaceKey, sp, 0),
+                200,
+                dur,
+                by,
+            );
             if let Some(&home) = m.space_pages[sp as usize].first() {
                 let (dur, by) = (
                     self.rng.range(15, 400),
                     m.page_size[home as usize] / 3 + self.rng.range(500, 3000),
                 );
-                self.api(&mut ms, who, Req::new(Form::ApiContent, home, 0), 200, dur, by);
+                self.api(
+                    &mut ms,
+                    who,
+                    Req::new(Form::ApiContent, home, 0),
+                    200,
+                    dur,
+                    by,
+                );
             }
         }
         'spaces: for sp in 0..n_sp {
@@ -159,10 +177,7 @@ impl Gen<'_> {
                     let (st, by) = if self.rng.chance(0.01) {
                         (404, self.rng.range(150, 300))
                     } else {
-                        (
-                            200,
-                            m.page_size[p as usize] / 3 + self.rng.range(500, 3000),
-                        )
+                        (200, m.page_size[p as usize] / 3 + self.rng.range(500, 3000))
                     };
                     let dur = self.rng.range(15, 400);
                     self.api(&mut ms, who, Req::new(Form::ApiContent, p, 0), st, dur, by);
@@ -183,7 +198,10 @@ impl Gen<'_> {
         let n_t = p.spaces.len() as u32;
         let n = p.per_day + self.rng.below(p.per_day / 10 + 1);
         // The first day opens at least three sessions so every new space is touched at once.
-        let k = n.div_ceil(14).max(if i == 0 { n_t.min(4) } else { 2 }).max(1);
+        let k = n
+            .div_ceil(14)
+            .max(if i == 0 { n_t.min(4) } else { 2 })
+            .max(1);
         let (open, close) = (8 * 3600 + 30 * 60, 17 * 3600);
         let slot = (close - open) / k;
         let per_space = n / n_t + 1;
@@ -313,7 +331,16 @@ impl Gen<'_> {
                 self.rng.range(1_500, 20_000),
                 self.rng.range(80_000, 4_000_000),
             );
-            self.push(s, who.actor, who.flags, Req::new(form, page, 0), view, 200, dur, by);
+            self.push(
+                s,
+                who.actor,
+                who.flags,
+                Req::new(form, page, 0),
+                view,
+                200,
+                dur,
+                by,
+            );
             s += dur / 1000 + 1;
             if form == Form::PdfExport {
                 let d2 = self.rng.range(10, 200);
