@@ -64,3 +64,53 @@ fn kill_mid_ingest_then_rerun_equals_clean_run() {
         "the ingest finished before it could be killed ({clean_time:?}): make the input larger"
     );
 }
+
+/// Mounts a tmpfs of `size` at `dir` (tests run as root here and in CI); unmounts on drop.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(dir).unwrap();
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(st.success(), "this test fills a small tmpfs and needs root to mount it");
+        Tmpfs(dir.to_owned())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_stops_the_ingest_cleanly_and_a_rerun_completes_it() {
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("conf_access_log.2026-03-16.log");
+    let cfg = pagetrail_gen::GenConfig { users: 150, days: 10, seed: 9, ..Default::default() };
+    pagetrail_gen::generate(&cfg, &mut std::io::BufWriter::new(std::fs::File::create(&log).unwrap())).unwrap();
+    let clean = d.path().join("clean");
+    assert!(ingest_cmd(&clean, &log).status().unwrap().success());
+    let expected = answers(&clean);
+
+    let mnt = d.path().join("small-disk");
+    let fs = Tmpfs::mount(&mnt, "2m");
+    let store = mnt.join("store");
+    let out = ingest_cmd(&store, &log).stderr(Stdio::piped()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "the ingest must fail on a full disk");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("disk is full"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // Move the store to a disk with room (as an operator would) and finish the job.
+    let moved = d.path().join("moved");
+    assert!(Command::new("cp").arg("-a").arg(&store).arg(&moved).status().unwrap().success());
+    drop(fs);
+    let partial = json(&moved, &["stats"]);
+    assert!(partial["events"].as_u64().unwrap() < json(&clean, &["stats"])["events"].as_u64().unwrap(), "{partial}");
+    assert!(ingest_cmd(&moved, &log).status().unwrap().success());
+    assert_eq!(answers(&moved), expected);
+}

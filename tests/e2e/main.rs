@@ -2,6 +2,7 @@
 
 mod cli;
 mod crash;
+mod detect;
 mod idempotence;
 mod recount;
 mod reparse;

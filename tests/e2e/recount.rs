@@ -353,7 +353,11 @@ fn who_fields(v: Vec<ReaderRow>) -> Vec<(String, u64, u64, u64, i64, i64)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
     #[test]
     fn queries_equal_brute_force(
         evs in proptest::collection::vec(arb_ev(), 1..400),

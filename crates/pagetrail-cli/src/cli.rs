@@ -106,6 +106,23 @@ pub enum Command {
         #[command(flatten)]
         time: Time,
     },
+    /// Alerts for Confluence collection behaviour (T1213.001), explained.
+    Detect {
+        /// Run only these detectors (repeatable); all by default.
+        #[arg(long = "detector")]
+        detectors: Vec<String>,
+        /// TOML file of thresholds, windows and allow-lists (see --print-config).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// File of privileged usernames, one per line (more are learned from /admin/ requests).
+        #[arg(long)]
+        admins: Option<PathBuf>,
+        /// Print the default configuration and exit.
+        #[arg(long)]
+        print_config: bool,
+        #[command(flatten)]
+        time: Time,
+    },
     /// What the store holds.
     Stats,
     /// Compact the store (smaller and faster after a bulk load).
@@ -129,6 +146,12 @@ pub enum Command {
         /// Also write the page catalog CSV here.
         #[arg(long)]
         catalog: Option<PathBuf>,
+        /// Plant collection incidents (needs at least 21 days and 20 users).
+        #[arg(long)]
+        incidents: bool,
+        /// Write the planted incidents' ground truth here (JSON Lines).
+        #[arg(long, requires = "incidents")]
+        truth: Option<PathBuf>,
     },
     /// Generate a small site into data/demo, ingest it into a fresh store and show answers.
     Demo {

@@ -89,6 +89,44 @@ pub fn run(args: Args) -> Result<()> {
             let store = Store::open_reader(&store_path)?;
             print_events(&store, &window(&time)?, &filter, fmt, &mut out)?;
         }
+        Command::Detect { detectors, config, admins, print_config, time } => {
+            if print_config {
+                write!(out, "{}", pagetrail_detect::default_toml())?;
+                out.flush()?;
+                return Ok(());
+            }
+            let config = match &config {
+                Some(p) => {
+                    let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
+                    pagetrail_detect::Config::from_toml(&text).with_context(|| p.display().to_string())?
+                }
+                None => pagetrail_detect::Config::default(),
+            };
+            let mut enabled = Vec::new();
+            for d in &detectors {
+                match pagetrail_detect::DETECTORS.iter().find(|n| **n == d.as_str()) {
+                    Some(n) => enabled.push(*n),
+                    None => bail!("unknown detector '{d}' (one of {})", pagetrail_detect::DETECTORS.join(", ")),
+                }
+            }
+            let admins = match &admins {
+                Some(p) => std::fs::read_to_string(p)
+                    .with_context(|| p.display().to_string())?
+                    .lines()
+                    .map(|l| l.trim())
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(|l| pagetrail_core::event::fold_user(l).into_owned())
+                    .collect(),
+                None => Default::default(),
+            };
+            let store = Store::open_reader(&store_path)?;
+            let alerts = pagetrail_query::detect(
+                &store,
+                &window(&time)?,
+                pagetrail_query::DetectParams { config, enabled, admins },
+            )?;
+            print_alerts(&mut out, fmt, &alerts)?;
+        }
         Command::Compact => {
             let store = Store::open_writer(&store_path)?;
             let before = store.bytes_on_disk();
@@ -150,8 +188,17 @@ pub fn run(args: Args) -> Result<()> {
                 }
             }
         }
-        Command::Gen { seed, users, days, start, variant, out: dir, catalog } => {
-            let cfg = gen_config(seed, users, days, &start, variant)?;
+        Command::Gen { seed, users, days, start, variant, out: dir, catalog, incidents, truth } => {
+            let cfg = pagetrail_gen::GenConfig { incidents, ..gen_config(seed, users, days, &start, variant)? };
+            if let Some(path) = truth {
+                let list = pagetrail_gen::incidents(&cfg);
+                if list.is_empty() {
+                    bail!("no incidents can be planted in {days} days of {users} users (needs at least 21 days and 20 users)");
+                }
+                let mut f = BufWriter::new(std::fs::File::create(&path).with_context(|| path.display().to_string())?);
+                pagetrail_gen::write_ground_truth(&list, &mut f)?;
+                f.flush()?;
+            }
             if let Some(path) = catalog {
                 let mut f = BufWriter::new(std::fs::File::create(&path).with_context(|| path.display().to_string())?);
                 pagetrail_gen::write_catalog(&pagetrail_gen::site(&cfg), &mut f)?;
@@ -596,6 +643,87 @@ fn print_rejects(store: &Store, file: Option<&str>, fmt: Format, out: &mut dyn W
             for (f, l, r, raw) in rows {
                 let short: String = raw.chars().take(100).collect();
                 t.row(vec![f, l.to_string(), r, short]);
+            }
+            t.print(out)?;
+        }
+    }
+    Ok(())
+}
+
+fn alert_json(a: &pagetrail_detect::Alert) -> Value {
+    let e = &a.evidence;
+    json!({
+        "detector": a.detector,
+        "user": a.user,
+        "severity": a.severity.as_str(),
+        "start": instant(a.start_ms),
+        "end": instant(a.end_ms),
+        "value": a.value,
+        "threshold": a.threshold,
+        "evidence": {
+            "counts": e.counts,
+            "baseline": e.baseline.as_ref().map(|b| json!({"method": b.method, "center": b.center, "spread": b.spread, "days": b.days})),
+            "example_pages": e.example_pages,
+            "first_source": {"file": e.first_source.0, "line": e.first_source.1},
+            "last_source": {"file": e.last_source.0, "line": e.last_source.1},
+            "notes": e.notes,
+        }
+    })
+}
+
+fn print_alerts(out: &mut dyn Write, fmt: Format, alerts: &[pagetrail_detect::Alert]) -> Result<()> {
+    match fmt {
+        Format::Json => {
+            let rows: Vec<Value> = alerts.iter().map(alert_json).collect();
+            writeln!(out, "{}", json!({ "alerts": rows }))?;
+        }
+        Format::Csv => output::csv(
+            out,
+            &["detector", "user", "severity", "start", "end", "value", "threshold", "evidence"],
+            alerts.iter().map(|a| {
+                vec![
+                    a.detector.to_string(),
+                    a.user.clone(),
+                    a.severity.as_str().to_string(),
+                    instant(a.start_ms),
+                    instant(a.end_ms),
+                    a.value.to_string(),
+                    a.threshold.to_string(),
+                    alert_json(a)["evidence"].to_string(),
+                ]
+            }),
+        )?,
+        Format::Table => {
+            let mut t = Table::new(&[
+                ("severity", false),
+                ("detector", false),
+                ("user", false),
+                ("start", false),
+                ("end", false),
+                ("value", true),
+                ("threshold", true),
+                ("evidence", false),
+            ]);
+            for a in alerts {
+                let e = &a.evidence;
+                let mut ev: Vec<String> = e.counts.iter().map(|(k, v)| format!("{k}={}", count(*v))).collect();
+                if let Some(b) = &e.baseline {
+                    ev.push(format!("{} {:.1}±{:.1} over {} days", b.method, b.center, b.spread, b.days));
+                }
+                if let Some(p) = e.example_pages.first() {
+                    ev.push(format!("e.g. {p}"));
+                }
+                ev.push(format!("from {}:{}", e.first_source.0, e.first_source.1));
+                t.row(vec![
+                    a.severity.as_str().into(),
+                    a.detector.into(),
+                    a.user.clone(),
+                    instant(a.start_ms),
+                    instant(a.end_ms),
+                    format!("{:.1}", a.value),
+                    format!("{:.1}", a.threshold),
+                    ev.join("; "),
+                ]);
             }
             t.print(out)?;
         }

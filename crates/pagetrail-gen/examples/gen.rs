@@ -25,9 +25,6 @@ fn main() -> io::Result<()> {
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
     let sum = generate(&cfg, &mut out)?;
     out.flush()?;
-    eprintln!(
-        "{} lines, {} bytes, {} torn",
-        sum.lines, sum.bytes, sum.torn
-    );
+    eprintln!("{} lines, {} bytes, {} torn", sum.lines, sum.bytes, sum.torn);
     Ok(())
 }

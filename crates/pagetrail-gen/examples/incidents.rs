@@ -4,18 +4,11 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 
-use pagetrail_gen::{
-    generate, incidents, site, write_catalog, write_ground_truth, GenConfig, Variant,
-};
+use pagetrail_gen::{generate, incidents, site, write_catalog, write_ground_truth, GenConfig, Variant};
 
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut cfg = GenConfig {
-        users: 300,
-        days: 120,
-        incidents: true,
-        ..GenConfig::default()
-    };
+    let mut cfg = GenConfig { users: 300, days: 120, incidents: true, ..GenConfig::default() };
     if let Some(u) = args.first().and_then(|s| s.parse().ok()) {
         cfg.users = u;
     }
@@ -48,12 +41,6 @@ fn main() -> io::Result<()> {
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
     let sum = generate(&cfg, &mut out)?;
     out.flush()?;
-    eprintln!(
-        "{} lines, {} bytes, {} torn, {} incidents",
-        sum.lines,
-        sum.bytes,
-        sum.torn,
-        truth.len()
-    );
+    eprintln!("{} lines, {} bytes, {} torn, {} incidents", sum.lines, sum.bytes, sum.torn, truth.len());
     Ok(())
 }

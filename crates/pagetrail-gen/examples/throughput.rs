@@ -17,12 +17,7 @@ fn main() -> io::Result<()> {
         Some("C") => Variant::C,
         _ => Variant::A,
     };
-    let cfg = GenConfig {
-        users,
-        days,
-        variant,
-        ..GenConfig::default()
-    };
+    let cfg = GenConfig { users, days, variant, ..GenConfig::default() };
     let sink = OpenOptions::new().write(true).open("/dev/null")?;
     let mut out = BufWriter::with_capacity(1 << 20, sink);
     let start = Instant::now();

@@ -159,10 +159,7 @@ impl History {
         let mut pairs: Vec<(u32, u32)> = recs
             .iter()
             .filter(|r| {
-                r.actor < n_users
-                    && Some(r.actor) != skip
-                    && r.flags & SHOW_USER != 0
-                    && is_read(r.req.form, r.status)
+                r.actor < n_users && Some(r.actor) != skip && r.flags & SHOW_USER != 0 && is_read(r.req.form, r.status)
             })
             .map(|r| (r.actor, r.req.a))
             .collect();
@@ -279,9 +276,7 @@ impl<'a> Planter<'a> {
     /// First working day in `d..days`, else the last day before `days` not before `d`.
     fn next_working(&self, d: u32) -> u32 {
         let days = self.cfg.days;
-        (d..days)
-            .find(|&x| self.working(x))
-            .unwrap_or(d.min(days - 1))
+        (d..days).find(|&x| self.working(x)).unwrap_or(d.min(days - 1))
     }
 
     /// Days and users that depend on the model only.
@@ -337,37 +332,13 @@ impl<'a> Planter<'a> {
         }
         scrape.ip = format!("192.0.2.{}", rng.range(10, 250));
         let late = 91.max(d0 + 10);
-        let wake = if late < days {
-            self.next_working(late)
-        } else {
-            self.next_working(d0 + 10)
-        };
+        let wake = if late < days { self.next_working(late) } else { self.next_working(d0 + 10) };
         self.plans = vec![
             scrape,
-            Plan::new(
-                Kind::ExportBurst,
-                export,
-                vec![self.next_working(d0 + 4)],
-                &["export", "composite"],
-            ),
-            Plan::new(
-                Kind::SecretSearch,
-                secret,
-                vec![self.next_working(d0 + 6)],
-                &["search-then-fetch"],
-            ),
-            Plan::new(
-                Kind::DeniedProbing,
-                denied,
-                vec![self.next_working(d0 + 8)],
-                &["denied-probing"],
-            ),
-            Plan::new(
-                Kind::DormantWakeup,
-                dormant,
-                vec![wake],
-                &["dormant", "burst"],
-            ),
+            Plan::new(Kind::ExportBurst, export, vec![self.next_working(d0 + 4)], &["export", "composite"]),
+            Plan::new(Kind::SecretSearch, secret, vec![self.next_working(d0 + 6)], &["search-then-fetch"]),
+            Plan::new(Kind::DeniedProbing, denied, vec![self.next_working(d0 + 8)], &["denied-probing"]),
+            Plan::new(Kind::DormantWakeup, dormant, vec![wake], &["dormant", "burst"]),
         ];
         if m.site.pages.len() < 30 {
             // Fewer pages than D1's lowest tier: the scrape and the wake-up cannot burst.
@@ -399,10 +370,7 @@ impl<'a> Planter<'a> {
             let um = &m.users[u as usize];
             (0..n_spaces)
                 .filter(|&s| {
-                    !h.saw(u, s)
-                        && s != um.home
-                        && !um.others.contains(&s)
-                        && !m.space_pages[s as usize].is_empty()
+                    !h.saw(u, s) && s != um.home && !um.others.contains(&s) && !m.space_pages[s as usize].is_empty()
                 })
                 .collect()
         };
@@ -451,15 +419,12 @@ impl<'a> Planter<'a> {
         if spaces.len() < 3 {
             let um = &m.users[insider as usize];
             for s in std::iter::once(um.home).chain(um.others.iter().copied()) {
-                if spaces.len() < 3 && !spaces.contains(&s) && !m.space_pages[s as usize].is_empty()
-                {
+                if spaces.len() < 3 && !spaces.contains(&s) && !m.space_pages[s as usize].is_empty() {
                     spaces.push(s);
                 }
             }
         }
-        let days: Vec<u32> = (d0..(d0 + 14).min(self.cfg.days))
-            .filter(|&d| self.working(d))
-            .collect();
+        let days: Vec<u32> = (d0..(d0 + 14).min(self.cfg.days)).filter(|&d| self.working(d)).collect();
         let mut det = vec!["baseline", "new-space", "peer-outlier", "composite"];
         // D3 needs a baseline of about 14 active days plus the 7 scored ones.
         if d0 < 28 {
@@ -475,15 +440,10 @@ impl<'a> Planter<'a> {
         slow.new_spaces = new_spaces;
 
         // admin-browse: the admin with more never-read spaces (the second one on a tie).
-        let admin = if unread(0).len() > unread(1).len() {
-            0
-        } else {
-            1
-        };
+        let admin = if unread(0).len() > unread(1).len() { 0 } else { 1 };
         let fresh = unread(admin);
-        let mut rest: Vec<u32> = (0..n_spaces)
-            .filter(|s| !fresh.contains(s) && !m.space_pages[*s as usize].is_empty())
-            .collect();
+        let mut rest: Vec<u32> =
+            (0..n_spaces).filter(|s| !fresh.contains(s) && !m.space_pages[*s as usize].is_empty()).collect();
         for i in (1..rest.len()).rev() {
             rest.swap(i, rng.below(i as u32 + 1) as usize);
         }
@@ -494,10 +454,7 @@ impl<'a> Planter<'a> {
         }
         let new_visited = visit.iter().filter(|s| fresh.contains(s)).count() as u32;
         // About 130 pages in total, at least 3 per space, round-robin where spaces are small.
-        let mut quota: Vec<u32> = visit
-            .iter()
-            .map(|&s| 3.min(m.space_pages[s as usize].len() as u32))
-            .collect();
+        let mut quota: Vec<u32> = visit.iter().map(|&s| 3.min(m.space_pages[s as usize].len() as u32)).collect();
         let mut want = 130u32.saturating_sub(quota.iter().sum());
         while want > 0 {
             let mut grew = false;
@@ -533,11 +490,7 @@ impl<'a> Planter<'a> {
     }
 
     fn last_day(&self) -> u32 {
-        self.plans
-            .iter()
-            .filter_map(|p| p.days.last().copied())
-            .max()
-            .unwrap_or(0)
+        self.plans.iter().filter_map(|p| p.days.last().copied()).max().unwrap_or(0)
     }
 
     /// The planted lines of day `d`, in time order, and the extra clients they use.
@@ -600,11 +553,7 @@ impl<'a> Planter<'a> {
         } else {
             self.finalize();
         }
-        let (planted, extra) = if d >= self.d0 {
-            self.plant_day(d)
-        } else {
-            (Vec::new(), Vec::new())
-        };
+        let (planted, extra) = if d >= self.d0 { self.plant_day(d) } else { (Vec::new(), Vec::new()) };
         let mut out = Vec::with_capacity(day.recs.len() + planted.len());
         let mut new_tears = Vec::with_capacity(tears.len());
         let mut ti = tears.iter().peekable();
@@ -618,10 +567,7 @@ impl<'a> Planter<'a> {
                 continue;
             }
             if let Some(t) = ti.next_if(|t| t.line as usize == i) {
-                new_tears.push(Tear {
-                    line: out.len() as u32,
-                    permille: t.permille,
-                });
+                new_tears.push(Tear { line: out.len() as u32, permille: t.permille });
             }
             out.push(*r);
         }
@@ -646,12 +592,7 @@ impl<'a> Planter<'a> {
             sp.sort_unstable();
             sp.dedup();
             let user = &m.site.users[p.user as usize];
-            let keys = |v: &[u32]| {
-                v.iter()
-                    .map(|&s| m.site.spaces[s as usize].as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
+            let keys = |v: &[u32]| v.iter().map(|&s| m.site.spaces[s as usize].as_str()).collect::<Vec<_>>().join(", ");
             let mins = |a: i64, b: i64| (b - a + 59) / 60;
             let description = match p.kind {
                 Kind::NightScrape => format!(
@@ -781,13 +722,7 @@ fn rfc3339(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let frac = ms.rem_euclid(1000);
     let sod = secs.rem_euclid(86_400);
-    let mut s = format!(
-        "{}T{:02}:{:02}:{:02}",
-        utc_day(secs),
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60
-    );
+    let mut s = format!("{}T{:02}:{:02}:{:02}", utc_day(secs), sod / 3600, sod / 60 % 60, sod % 60);
     if frac != 0 {
         s.push_str(&format!(".{frac:03}"));
     }
@@ -841,10 +776,7 @@ pub fn write_ground_truth(list: &[Incident], out: &mut dyn Write) -> io::Result<
         json_str(&rfc3339(i.start_ms), &mut buf);
         buf.push_str(",\"end\":");
         json_str(&rfc3339(i.end_ms), &mut buf);
-        buf.push_str(&format!(
-            ",\"start_ms\":{},\"end_ms\":{},\"detectors\":[",
-            i.start_ms, i.end_ms
-        ));
+        buf.push_str(&format!(",\"start_ms\":{},\"end_ms\":{},\"detectors\":[", i.start_ms, i.end_ms));
         for (k, d) in i.detectors.iter().enumerate() {
             if k > 0 {
                 buf.push(',');
@@ -867,15 +799,9 @@ pub fn read_ground_truth(input: &mut dyn BufRead) -> io::Result<Vec<Incident>> {
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |what: &str| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("ground truth line {}: {what}", n + 1),
-            )
-        };
-        let fields = Json::new(&line)
-            .object()
-            .ok_or_else(|| bad("not a flat JSON object"))?;
+        let bad =
+            |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("ground truth line {}: {what}", n + 1));
+        let fields = Json::new(&line).object().ok_or_else(|| bad("not a flat JSON object"))?;
         let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v);
         let text = |k: &str| match get(k) {
             Some(Val::Str(s)) => Ok(s.clone()),
@@ -916,10 +842,7 @@ struct Json<'s> {
 
 impl<'s> Json<'s> {
     fn new(s: &'s str) -> Json<'s> {
-        Json {
-            s: s.as_bytes(),
-            i: 0,
-        }
+        Json { s: s.as_bytes(), i: 0 }
     }
 
     fn ws(&mut self) {
@@ -971,16 +894,10 @@ impl<'s> Json<'s> {
             }
             _ => {
                 let start = self.i;
-                while self.i < self.s.len()
-                    && (self.s[self.i] == b'-' || self.s[self.i].is_ascii_digit())
-                {
+                while self.i < self.s.len() && (self.s[self.i] == b'-' || self.s[self.i].is_ascii_digit()) {
                     self.i += 1;
                 }
-                std::str::from_utf8(&self.s[start..self.i])
-                    .ok()?
-                    .parse()
-                    .ok()
-                    .map(Val::Int)
+                std::str::from_utf8(&self.s[start..self.i]).ok()?.parse().ok().map(Val::Int)
             }
         }
     }

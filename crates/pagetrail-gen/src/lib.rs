@@ -127,11 +127,7 @@ impl GenConfig {
 
     /// Log file name Tomcat gives the day `(y, m, d)` in this variant.
     pub fn file_name(&self, (y, m, d): (i32, u32, u32)) -> String {
-        let prefix = if self.variant == Variant::C {
-            "confluence_access"
-        } else {
-            "conf_access_log"
-        };
+        let prefix = if self.variant == Variant::C { "confluence_access" } else { "conf_access_log" };
         format!("{prefix}.{y:04}-{m:02}-{d:02}.log")
     }
 }
@@ -205,12 +201,7 @@ fn tears(cfg: &GenConfig, d: u32, n: u64, force: bool) -> Vec<Tear> {
         k = 1;
     }
     let n = n.min(u32::MAX as u64) as u32;
-    let mut v: Vec<Tear> = (0..k)
-        .map(|_| Tear {
-            line: rng.below(n),
-            permille: rng.range(200, 800),
-        })
-        .collect();
+    let mut v: Vec<Tear> = (0..k).map(|_| Tear { line: rng.below(n), permille: rng.range(200, 800) }).collect();
     v.sort_by_key(|t| t.line);
     v.dedup_by_key(|t| t.line);
     v

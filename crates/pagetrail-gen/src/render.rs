@@ -4,9 +4,8 @@ use std::io::{self, Write};
 
 use crate::site::Model;
 use crate::tables::{
-    ADMIN, API_EXPANDS, CONTEXT_BATCH, CQL, DOWNLOAD_BATCH, DOWNLOAD_RESOURCES, IMAGES,
-    MISSING_TITLES, QUICK_TERMS, SEARCH_TERMS, SECRET_CQL, SECRET_TERMS, STATIC_S, SYNCHRONY,
-    THUMBS,
+    ADMIN, API_EXPANDS, CONTEXT_BATCH, CQL, DOWNLOAD_BATCH, DOWNLOAD_RESOURCES, IMAGES, MISSING_TITLES, QUICK_TERMS,
+    SEARCH_TERMS, SECRET_CQL, SECRET_TERMS, STATIC_S, SYNCHRONY, THUMBS,
 };
 use crate::time;
 use crate::traffic::{Day, Form, Rec, Req, ALT_SRC, EXTRA_SRC, SHOW_USER};
@@ -38,15 +37,7 @@ impl<'a> Renderer<'a> {
         let ctx = ctx.trim_end_matches('/').as_bytes().to_vec();
         let mut base = b"https://wiki.example.com".to_vec();
         base.extend_from_slice(&ctx);
-        Renderer {
-            m,
-            variant,
-            ctx,
-            base,
-            ts_t: i64::MIN,
-            ts: [0; 28],
-            buf: Vec::with_capacity(FLUSH_AT + 4096),
-        }
+        Renderer { m, variant, ctx, base, ts_t: i64::MIN, ts: [0; 28], buf: Vec::with_capacity(FLUSH_AT + 4096) }
     }
 
     /// Writes every line of `day` in time order; `tears` must be sorted by line.
@@ -94,11 +85,7 @@ impl<'a> Renderer<'a> {
     fn line(&mut self, day: &Day, rec: &Rec, buf: &mut Vec<u8>) -> usize {
         let t_abs = day.start_utc + rec.t as i64;
         if t_abs != self.ts_t {
-            let off = if rec.t >= day.switch_t {
-                day.off_after
-            } else {
-                day.off_before
-            };
+            let off = if rec.t >= day.switch_t { day.off_after } else { day.off_before };
             time::format_ts(t_abs, off, &mut self.ts);
             self.ts_t = t_abs;
         }
@@ -128,11 +115,7 @@ impl<'a> Renderer<'a> {
                 buf.extend_from_slice(THREAD);
                 put_u64(buf, rec.thread as u64);
                 buf.push(b' ');
-                let host = if self.variant == Variant::B && !malformed {
-                    &src.host_b
-                } else {
-                    &src.host
-                };
+                let host = if self.variant == Variant::B && !malformed { &src.host_b } else { &src.host };
                 buf.extend_from_slice(host.as_bytes());
                 buf.push(b' ');
                 self.request(rec, t_abs, buf);
@@ -197,10 +180,7 @@ impl<'a> Renderer<'a> {
         let start = buf.len();
         buf.extend_from_slice(&self.ctx);
         self.path(rec.req, t_abs, buf);
-        let end = buf[start..]
-            .iter()
-            .position(|&c| c == b'?')
-            .map_or(buf.len(), |p| start + p);
+        let end = buf[start..].iter().position(|&c| c == b'?').map_or(buf.len(), |p| start + p);
         buf.extend_from_slice(b" HTTP/1.1");
         Some((start, end))
     }
@@ -213,10 +193,7 @@ impl<'a> Renderer<'a> {
         let page_key = || m.site.spaces[m.page_space[p] as usize].as_bytes();
         let space_key = || m.site.spaces[p].as_bytes();
         // Epoch milliseconds near the line's time, for cache busters and polling marks.
-        let jitter = (r.a as u64)
-            .wrapping_mul(7919)
-            .wrapping_add(t_abs as u64 * 31)
-            % 1000;
+        let jitter = (r.a as u64).wrapping_mul(7919).wrapping_add(t_abs as u64 * 31) % 1000;
         let ms = |secs_back: i64| ((t_abs - secs_back) as u64) * 1000 + jitter;
         match r.form {
             Form::None | Form::Malformed => buf.push(b'-'),
@@ -254,9 +231,7 @@ impl<'a> Renderer<'a> {
                 buf.extend_from_slice(b"/display/");
                 buf.extend_from_slice(space_key());
                 buf.push(b'/');
-                buf.extend_from_slice(
-                    MISSING_TITLES[r.b as usize % MISSING_TITLES.len()].as_bytes(),
-                );
+                buf.extend_from_slice(MISSING_TITLES[r.b as usize % MISSING_TITLES.len()].as_bytes());
             }
             Form::SpacesPage | Form::SpacesPageBare => {
                 buf.extend_from_slice(b"/spaces/");
@@ -308,11 +283,7 @@ impl<'a> Renderer<'a> {
             Form::ApiChild => {
                 buf.extend_from_slice(b"/rest/api/content/");
                 page_id(buf);
-                buf.extend_from_slice(if r.b == 0 {
-                    b"/child/page?limit=25"
-                } else {
-                    b"/child/attachment?limit=25"
-                });
+                buf.extend_from_slice(if r.b == 0 { b"/child/page?limit=25" } else { b"/child/attachment?limit=25" });
             }
             Form::ApiList => {
                 buf.extend_from_slice(b"/rest/api/content?spaceKey=");
@@ -341,11 +312,7 @@ impl<'a> Renderer<'a> {
                 });
                 let (enc, raw) = CQL[r.b as usize % CQL.len()];
                 // Only the Docker image (variant C) sets relaxedQueryChars, which lets raw quotes through.
-                let q = if self.variant == Variant::C && jitter & 1 == 0 {
-                    raw
-                } else {
-                    enc
-                };
+                let q = if self.variant == Variant::C && jitter & 1 == 0 { raw } else { enc };
                 buf.extend_from_slice(q.as_bytes());
                 buf.extend_from_slice(b"&limit=25");
             }
@@ -354,9 +321,7 @@ impl<'a> Renderer<'a> {
                 page_id(buf);
                 buf.push(b'/');
                 let first = m.page_files[p].1 as usize;
-                buf.extend_from_slice(
-                    m.files_enc[(first + r.b as usize) % m.files_enc.len()].as_bytes(),
-                );
+                buf.extend_from_slice(m.files_enc[(first + r.b as usize) % m.files_enc.len()].as_bytes());
                 buf.extend_from_slice(b"?version=");
                 put_u64(buf, 1 + m.site.pages[p].id % 3);
                 buf.extend_from_slice(b"&modificationDate=");
@@ -386,9 +351,7 @@ impl<'a> Renderer<'a> {
             }
             Form::SpaceExportWelcome | Form::DoExportSpace | Form::FlyingPdfSpace => {
                 buf.extend_from_slice(match r.form {
-                    Form::SpaceExportWelcome => {
-                        b"/spaces/exportspacewelcome.action?key=".as_slice()
-                    }
+                    Form::SpaceExportWelcome => b"/spaces/exportspacewelcome.action?key=".as_slice(),
                     Form::DoExportSpace => b"/spaces/doexportspace.action?key=",
                     _ => b"/spaces/flyingpdf/flyingpdf.action?key=",
                 });
@@ -428,9 +391,7 @@ impl<'a> Renderer<'a> {
             Form::LoginPage => {
                 buf.extend_from_slice(b"/login.action");
                 if r.b == 1 {
-                    buf.extend_from_slice(
-                        b"?os_destination=%2Fpages%2Fviewpage.action%3FpageId%3D",
-                    );
+                    buf.extend_from_slice(b"?os_destination=%2Fpages%2Fviewpage.action%3FpageId%3D");
                     page_id(buf);
                     buf.extend_from_slice(b"&permissionViolation=true");
                 }
@@ -452,17 +413,14 @@ impl<'a> Renderer<'a> {
                 page_id(buf);
             }
             Form::Heartbeat => buf.extend_from_slice(b"/json/startheartbeatactivity.action"),
-            Form::StaticS => {
-                buf.extend_from_slice(STATIC_S[r.b as usize % STATIC_S.len()].0.as_bytes())
+            Form::StaticS => buf.extend_from_slice(STATIC_S[r.b as usize % STATIC_S.len()].0.as_bytes()),
+            Form::DownloadBatch => {
+                buf.extend_from_slice(DOWNLOAD_BATCH[r.b as usize % DOWNLOAD_BATCH.len()].as_bytes())
             }
-            Form::DownloadBatch => buf
-                .extend_from_slice(DOWNLOAD_BATCH[r.b as usize % DOWNLOAD_BATCH.len()].as_bytes()),
-            Form::ContextBatch => {
-                buf.extend_from_slice(CONTEXT_BATCH[r.b as usize % CONTEXT_BATCH.len()].as_bytes())
+            Form::ContextBatch => buf.extend_from_slice(CONTEXT_BATCH[r.b as usize % CONTEXT_BATCH.len()].as_bytes()),
+            Form::DownloadResources => {
+                buf.extend_from_slice(DOWNLOAD_RESOURCES[r.b as usize % DOWNLOAD_RESOURCES.len()].as_bytes())
             }
-            Form::DownloadResources => buf.extend_from_slice(
-                DOWNLOAD_RESOURCES[r.b as usize % DOWNLOAD_RESOURCES.len()].as_bytes(),
-            ),
             Form::Images => buf.extend_from_slice(IMAGES[r.b as usize % IMAGES.len()].as_bytes()),
             Form::Favicon => buf.extend_from_slice(b"/favicon.ico"),
             Form::Wrm => buf.extend_from_slice(b"/rest/wrm/2.0/resources"),
@@ -479,9 +437,7 @@ impl<'a> Renderer<'a> {
                 buf.extend_from_slice(b"&_=");
                 put_u64(buf, ms(r.b as i64) - 350);
             }
-            Form::Synchrony => {
-                buf.extend_from_slice(SYNCHRONY[r.b as usize % SYNCHRONY.len()].1.as_bytes())
-            }
+            Form::Synchrony => buf.extend_from_slice(SYNCHRONY[r.b as usize % SYNCHRONY.len()].1.as_bytes()),
             Form::Troubleshooting => buf.extend_from_slice(b"/rest/troubleshooting/1.0/check/"),
         }
     }
@@ -489,9 +445,7 @@ impl<'a> Renderer<'a> {
 
 fn method(r: Req) -> &'static [u8] {
     match r.form {
-        Form::Wrm | Form::Analytics | Form::DoLogin | Form::DoExportSpace | Form::Heartbeat => {
-            b"POST"
-        }
+        Form::Wrm | Form::Analytics | Form::DoLogin | Form::DoExportSpace | Form::Heartbeat => b"POST",
         Form::Synchrony => SYNCHRONY[r.b as usize % SYNCHRONY.len()].0.as_bytes(),
         Form::ApiPut => b"PUT",
         _ => b"GET",

@@ -17,14 +17,9 @@ fn splitmix(x: &mut u64) -> u64 {
 impl Rng {
     /// One independent stream per (seed, stream) pair, so days and concerns do not shift each other.
     pub(crate) fn new(seed: u64, stream: u64) -> Rng {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17)
-            ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);
-        let s = [
-            splitmix(&mut x),
-            splitmix(&mut x),
-            splitmix(&mut x),
-            splitmix(&mut x),
-        ];
+        let mut x =
+            seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);
+        let s = [splitmix(&mut x), splitmix(&mut x), splitmix(&mut x), splitmix(&mut x)];
         Rng { s }
     }
 

@@ -4,9 +4,7 @@ use std::collections::HashSet;
 use std::io::{self, Write};
 
 use crate::rng::Rng;
-use crate::tables::{
-    BLOG_TEMPLATES, BROWSER_UAS, FILES, FIRST, LAST, MOBILE_UAS, SPACE_BASE, SUBJECTS, TOPICS,
-};
+use crate::tables::{BLOG_TEMPLATES, BROWSER_UAS, FILES, FIRST, LAST, MOBILE_UAS, SPACE_BASE, SUBJECTS, TOPICS};
 use crate::time;
 use crate::GenConfig;
 
@@ -73,9 +71,7 @@ pub(crate) fn encode(s: &str, plus: bool) -> String {
     let mut out = String::with_capacity(s.len() * 3 / 2);
     for &b in s.as_bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
             b' ' if plus => out.push('+'),
             _ => {
                 out.push('%');
@@ -217,11 +213,7 @@ impl Model {
         // Titles seen per space, kept as 64-bit hashes: a collision only costs a needless suffix.
         let mut titles: HashSet<u64> = HashSet::with_capacity(n_pages);
         let mut blog_page = None;
-        let seed_spaces = if n_pages >= 2 * n_spaces {
-            2 * n_spaces
-        } else {
-            n_spaces
-        };
+        let seed_spaces = if n_pages >= 2 * n_spaces { 2 * n_spaces } else { n_spaces };
         for i in 0..n_pages {
             let s = if i < seed_spaces {
                 (i % n_spaces) as u32
@@ -254,17 +246,9 @@ impl Model {
             if blog && blog_page.is_none() {
                 blog_page = Some(i as u32);
             }
-            page_special.push(
-                title
-                    .bytes()
-                    .any(|b| matches!(b, b'/' | b'?' | b'&' | b'+' | b'%' | b'#')),
-            );
+            page_special.push(title.bytes().any(|b| matches!(b, b'/' | b'?' | b'&' | b'+' | b'%' | b'#')));
             page_enc.push(encode(&title, true).into_boxed_str());
-            page_blog.push(if blog {
-                (start_days - 1 - rng.below(300) as i64) as u32
-            } else {
-                0
-            });
+            page_blog.push(if blog { (start_days - 1 - rng.below(300) as i64) as u32 } else { 0 });
             page_size.push((20_000.0 * 10f64.powf(rng.f64())) as u32);
             let nf = match rng.below(10) {
                 0..=3 => 0,
@@ -273,16 +257,11 @@ impl Model {
                 _ => 3,
             };
             page_files.push((nf, rng.below(FILES.len() as u32) as u8));
-            let modified =
-                (start_days - 1 - rng.below(700) as i64) * 86_400 + rng.below(86_400) as i64;
+            let modified = (start_days - 1 - rng.below(700) as i64) * 86_400 + rng.below(86_400) as i64;
             page_mod_ms.push(modified as u64 * 1000 + rng.below(1000) as u64);
             space_pages[s as usize].push(i as u32);
             page_space.push(s);
-            pages.push(Page {
-                id,
-                space: spaces[s as usize].clone(),
-                title,
-            });
+            pages.push(Page { id, space: spaces[s as usize].clone(), title });
             id += 1 + rng.below(gap_max) as u64;
         }
 
@@ -310,12 +289,7 @@ impl Model {
             } else if u == 3 || (u > 4 && rng.chance(0.01)) {
                 Addr::V6(rng.range(0x10, 0xfff) as u16)
             } else {
-                Addr::V4([
-                    10,
-                    10 + rng.below(20) as u8,
-                    rng.below(256) as u8,
-                    rng.range(2, 254) as u8,
-                ])
+                Addr::V4([10, 10 + rng.below(20) as u8, rng.below(256) as u8, rng.range(2, 254) as u8])
             };
             let hostname = if u == 4 || (u > 4 && rng.chance(0.01)) {
                 Some(format!("ws-{:04}.corp.example.com", rng.below(10_000)))
@@ -323,11 +297,7 @@ impl Model {
                 None
             };
             // Common browsers dominate; the odd ones (escaped quotes, \u) are rare.
-            let ua = if rng.chance(0.9) {
-                rng.below(9)
-            } else {
-                rng.range(9, n_browsers - 1)
-            } as u16;
+            let ua = if rng.chance(0.9) { rng.below(9) } else { rng.range(9, n_browsers - 1) } as u16;
             users.push(User {
                 role,
                 home,
@@ -345,11 +315,7 @@ impl Model {
         }
 
         Model {
-            site: Site {
-                users: names,
-                spaces,
-                pages,
-            },
+            site: Site { users: names, spaces, pages },
             users,
             svc,
             page_space,
@@ -370,9 +336,7 @@ impl Model {
     pub(crate) fn random_space(&self, rng: &mut Rng) -> u32 {
         let total = *self.space_cum.last().unwrap_or(&1.0);
         let x = rng.f64() * total;
-        self.space_cum
-            .partition_point(|&c| c < x)
-            .min(self.space_cum.len() - 1) as u32
+        self.space_cum.partition_point(|&c| c < x).min(self.space_cum.len() - 1) as u32
     }
 }
 
@@ -406,10 +370,7 @@ mod tests {
 
     #[test]
     fn encodes_titles() {
-        assert_eq!(
-            encode("Q&A / Café+ 日", true),
-            "Q%26A+%2F+Caf%C3%A9%2B+%E6%97%A5"
-        );
+        assert_eq!(encode("Q&A / Café+ 日", true), "Q%26A+%2F+Caf%C3%A9%2B+%E6%97%A5");
         assert_eq!(encode("file name.pdf", false), "file%20name.pdf");
     }
 
@@ -419,9 +380,6 @@ mod tests {
         csv_field("plain title", &mut b);
         b.push(b'|');
         csv_field("Project \"Nova\", Phase 2", &mut b);
-        assert_eq!(
-            String::from_utf8(b).unwrap(),
-            "plain title|\"Project \"\"Nova\"\", Phase 2\""
-        );
+        assert_eq!(String::from_utf8(b).unwrap(), "plain title|\"Project \"\"Nova\"\", Phase 2\"");
     }
 }

@@ -226,10 +226,10 @@ pub(crate) const LAST: &[&str] = &[
 ];
 
 pub(crate) const SPACE_BASE: &[&str] = &[
-    "ENG", "OPS", "HR", "FIN", "SALES", "MKT", "DOC", "KB", "IT", "SEC", "LEGAL", "PM", "QA",
-    "DEV", "ARCH", "DATA", "PLAT", "INFRA", "SUP", "CS", "RND", "PROC", "FAC", "TRAIN", "COMP",
-    "RISK", "AUD", "BI", "WEB", "MOB", "API", "NET", "DB", "CLOUD", "SRE", "UX", "DES", "PRD",
-    "STRAT", "EXEC", "ONB", "TEAM", "PROJ", "REL", "CORE", "PAY", "LOG", "ML", "PR", "ADM",
+    "ENG", "OPS", "HR", "FIN", "SALES", "MKT", "DOC", "KB", "IT", "SEC", "LEGAL", "PM", "QA", "DEV", "ARCH", "DATA",
+    "PLAT", "INFRA", "SUP", "CS", "RND", "PROC", "FAC", "TRAIN", "COMP", "RISK", "AUD", "BI", "WEB", "MOB", "API",
+    "NET", "DB", "CLOUD", "SRE", "UX", "DES", "PRD", "STRAT", "EXEC", "ONB", "TEAM", "PROJ", "REL", "CORE", "PAY",
+    "LOG", "ML", "PR", "ADM",
 ];
 
 pub(crate) const SUBJECTS: &[&str] = &[
@@ -318,12 +318,7 @@ pub(crate) const TOPICS: &[&str] = &[
     "Cost Center 4711",
 ];
 
-pub(crate) const BLOG_TEMPLATES: &[&str] = &[
-    "{} update",
-    "Announcing {}",
-    "Lessons from {}",
-    "{} – what changed",
-];
+pub(crate) const BLOG_TEMPLATES: &[&str] = &["{} update", "Announcing {}", "Lessons from {}", "{} – what changed"];
 
 /// Attachment file names as uploaded.
 pub(crate) const FILES: &[&str] = &[
@@ -349,12 +344,7 @@ pub(crate) const FILES: &[&str] = &[
     "Handbuch für Admins.pdf",
 ];
 
-pub(crate) const THUMBS: &[&str] = &[
-    "image2026-3-2_10-15-33.png",
-    "diagram.png",
-    "screenshot.png",
-    "floorplan.jpg",
-];
+pub(crate) const THUMBS: &[&str] = &["image2026-3-2_10-15-33.png", "diagram.png", "screenshot.png", "floorplan.jpg"];
 
 /// Browser user agents as Tomcat writes them (already escaped: `\"` and `\uXXXX`).
 pub(crate) const BROWSER_UAS: &[&str] = &[
@@ -378,10 +368,7 @@ pub(crate) const MOBILE_UAS: &[&str] = &[
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.6261.105 Mobile Safari/537.36",
 ];
 
-pub(crate) const SVC_UAS: &[&str] = &[
-    "python-requests/2.31.0",
-    "Apache-HttpClient/4.5.14 (Java/17.0.10)",
-];
+pub(crate) const SVC_UAS: &[&str] = &["python-requests/2.31.0", "Apache-HttpClient/4.5.14 (Java/17.0.10)"];
 
 /// Search terms, already form-encoded (`+` for space).
 pub(crate) const SEARCH_TERMS: &[&str] = &[
@@ -408,39 +395,19 @@ pub(crate) const SEARCH_TERMS: &[&str] = &[
 ];
 
 /// ASCII terms typed letter by letter into the quick-nav box.
-pub(crate) const QUICK_TERMS: &[&str] = &[
-    "runbook",
-    "vpn",
-    "budget",
-    "onboarding",
-    "release",
-    "kubernetes",
-    "password",
-    "holiday",
-];
+pub(crate) const QUICK_TERMS: &[&str] =
+    &["runbook", "vpn", "budget", "onboarding", "release", "kubernetes", "password", "holiday"];
 
 /// CQL queries for API searches: (percent-encoded, raw as a script with relaxedQueryChars sends it; no spaces).
 pub(crate) const CQL: &[(&str, &str)] = &[
     ("text~%22password%22", "text~\"password\""),
-    (
-        "type=page+AND+lastmodified%3Enow(%22-1d%22)",
-        "type=page+AND+lastmodified>now(\"-1d\")",
-    ),
+    ("type=page+AND+lastmodified%3Enow(%22-1d%22)", "type=page+AND+lastmodified>now(\"-1d\")"),
     ("text~%22secret%22", "text~\"secret\""),
-    (
-        "space=%22ENG%22+AND+type=page",
-        "space=\"ENG\"+AND+type=page",
-    ),
+    ("space=%22ENG%22+AND+type=page", "space=\"ENG\"+AND+type=page"),
 ];
 
 /// Credential hunting through site search (planted `secret-search` only), form-encoded.
-pub(crate) const SECRET_TERMS: &[&str] = &[
-    "password",
-    "api+key",
-    "ssh+private+key",
-    "vpn",
-    "credentials",
-];
+pub(crate) const SECRET_TERMS: &[&str] = &["password", "api+key", "ssh+private+key", "vpn", "credentials"];
 
 /// Credential hunting through the CQL search API (planted `secret-search` only), percent-encoded.
 pub(crate) const SECRET_CQL: &[&str] = &[
@@ -462,19 +429,10 @@ pub(crate) const SECRET_TOPICS: &[&str] = &[
     "Database Schema",
 ];
 
-pub(crate) const API_EXPANDS: &[&str] = &[
-    "?expand=body.storage",
-    "?expand=body.storage,version,ancestors",
-    "?expand=body.view,history.lastUpdated",
-    "",
-];
+pub(crate) const API_EXPANDS: &[&str] =
+    &["?expand=body.storage", "?expand=body.storage,version,ancestors", "?expand=body.view,history.lastUpdated", ""];
 
-pub(crate) const MISSING_TITLES: &[&str] = &[
-    "Old+Runbook",
-    "Draft+Notes",
-    "Q4+Plan+%28old%29",
-    "Untitled",
-];
+pub(crate) const MISSING_TITLES: &[&str] = &["Old+Runbook", "Draft+Notes", "Q4+Plan+%28old%29", "Untitled"];
 
 /// `/s/...` resources (user header not set) with their sizes.
 pub(crate) const STATIC_S: &[(&str, u32)] = &[
@@ -528,8 +486,5 @@ pub(crate) const ADMIN: &[&str] = &[
 pub(crate) const SYNCHRONY: &[(&str, &str)] = &[
     ("POST", "/synchrony/v1/bayeux-sync1"),
     ("GET", "/synchrony/heartbeat"),
-    (
-        "POST",
-        "/synchrony/v1/data/Synchrony-4b1f2a3c/confluence-page",
-    ),
+    ("POST", "/synchrony/v1/data/Synchrony-4b1f2a3c/confluence-page"),
 ];

@@ -38,10 +38,7 @@ fn last_sunday(y: i32, m: u32) -> i64 {
 
 /// UTC instants (s) where summer time starts and ends in `year`: last Sunday of March and of October, 01:00 UTC.
 pub(crate) fn dst_bounds(year: i32) -> (i64, i64) {
-    (
-        last_sunday(year, 3) * 86_400 + 3600,
-        last_sunday(year, 10) * 86_400 + 3600,
-    )
+    (last_sunday(year, 3) * 86_400 + 3600, last_sunday(year, 10) * 86_400 + 3600)
 }
 
 /// Offset of Europe/Berlin from UTC in seconds at a UTC instant.
@@ -67,9 +64,8 @@ pub(crate) fn local_to_utc(local: i64) -> i64 {
     std
 }
 
-const MONTHS: [&[u8; 3]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-];
+const MONTHS: [&[u8; 3]; 12] =
+    [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
 
 /// Tomcat `%t`: `[dd/MMM/yyyy:HH:mm:ss +zzzz]`, always 28 bytes.
 pub(crate) fn format_ts(utc: i64, offset: i32, out: &mut [u8; 28]) {

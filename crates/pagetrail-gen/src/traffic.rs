@@ -11,9 +11,8 @@ pub(crate) use plant::plant;
 use crate::rng::Rng;
 use crate::site::{Addr, Model, Role};
 use crate::tables::{
-    ADMIN, API_EXPANDS, BROWSER_UAS, CONTEXT_BATCH, CQL, DOWNLOAD_BATCH, DOWNLOAD_RESOURCES,
-    IMAGES, MISSING_TITLES, MOBILE_UAS, QUICK_TERMS, SEARCH_TERMS, STATIC_S, SVC_UAS, SYNCHRONY,
-    THUMBS,
+    ADMIN, API_EXPANDS, BROWSER_UAS, CONTEXT_BATCH, CQL, DOWNLOAD_BATCH, DOWNLOAD_RESOURCES, IMAGES, MISSING_TITLES,
+    MOBILE_UAS, QUICK_TERMS, SEARCH_TERMS, STATIC_S, SVC_UAS, SYNCHRONY, THUMBS,
 };
 use crate::time;
 use crate::GenConfig;
@@ -169,11 +168,7 @@ pub(crate) struct Req {
 }
 
 impl Req {
-    pub(crate) const NONE: Req = Req {
-        form: Form::None,
-        a: 0,
-        b: 0,
-    };
+    pub(crate) const NONE: Req = Req { form: Form::None, a: 0, b: 0 };
 
     #[inline]
     fn new(form: Form, a: u32, b: u32) -> Req {
@@ -281,12 +276,8 @@ impl Clock {
     }
 }
 
-const WEEKDAY_HOURS: [u32; 24] = [
-    2, 1, 1, 1, 1, 2, 6, 25, 70, 95, 100, 90, 55, 75, 95, 90, 70, 35, 15, 10, 8, 6, 4, 3,
-];
-const WEEKEND_HOURS: [u32; 24] = [
-    3, 2, 1, 1, 1, 1, 2, 4, 8, 14, 20, 22, 20, 20, 20, 18, 16, 14, 12, 12, 10, 8, 6, 4,
-];
+const WEEKDAY_HOURS: [u32; 24] = [2, 1, 1, 1, 1, 2, 6, 25, 70, 95, 100, 90, 55, 75, 95, 90, 70, 35, 15, 10, 8, 6, 4, 3];
+const WEEKEND_HOURS: [u32; 24] = [3, 2, 1, 1, 1, 1, 2, 4, 8, 14, 20, 22, 20, 20, 20, 18, 16, 14, 12, 12, 10, 8, 6, 4];
 
 /// Anonymous actors (the last one sends the malformed requests).
 pub(crate) fn anon_count(m: &Model) -> u32 {
@@ -383,46 +374,18 @@ struct Gen<'a> {
 impl<'a> Gen<'a> {
     #[inline]
     #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        s: u32,
-        actor: u32,
-        flags: u8,
-        req: Req,
-        refr: Req,
-        status: u16,
-        dur: u32,
-        bytes: u32,
-    ) {
+    fn push(&mut self, s: u32, actor: u32, flags: u8, req: Req, refr: Req, status: u16, dur: u32, bytes: u32) {
         if s >= 86_400 {
             return;
         }
         // Tomcat reuses low-numbered executor threads; a busy moment reaches higher ones.
         let x = self.rng.next_u64();
-        let thread = if x & 63 == 0 {
-            26 + ((x >> 8) % 175)
-        } else {
-            1 + ((x >> 8) % 25)
-        } as u8;
-        self.recs.push(Rec {
-            t: s,
-            actor,
-            req,
-            refr,
-            dur,
-            bytes,
-            status,
-            thread,
-            flags,
-        });
+        let thread = if x & 63 == 0 { 26 + ((x >> 8) % 175) } else { 1 + ((x >> 8) % 25) } as u8;
+        self.recs.push(Rec { t: s, actor, req, refr, dur, bytes, status, thread, flags });
     }
 
     fn sample_start(&mut self) -> u32 {
-        let table = if self.weekday {
-            &WEEKDAY_HOURS
-        } else {
-            &WEEKEND_HOURS
-        };
+        let table = if self.weekday { &WEEKDAY_HOURS } else { &WEEKEND_HOURS };
         let total: u32 = table.iter().sum();
         let mut x = self.rng.below(total);
         let mut h = 0;
@@ -442,18 +405,9 @@ impl<'a> Gen<'a> {
             let ip0 = self.ip(um.addr, vpn);
             if um.role == Role::Service {
                 // A script on an internal host talks to Tomcat directly: no proxy, no XFF.
-                let ua = if self.rng.chance(0.8) {
-                    SVC_UAS[0]
-                } else {
-                    SVC_UAS[1]
-                };
+                let ua = if self.rng.chance(0.8) { SVC_UAS[0] } else { SVC_UAS[1] };
                 for _ in 0..2 {
-                    out.push(Src {
-                        host: ip0.clone(),
-                        xff: "-".into(),
-                        host_b: ip0.clone(),
-                        ua,
-                    });
+                    out.push(Src { host: ip0.clone(), xff: "-".into(), host_b: ip0.clone(), ua });
                 }
                 continue;
             }
@@ -468,12 +422,7 @@ impl<'a> Gen<'a> {
                 let ip1 = self.ip(um.addr, !vpn);
                 out.push(src(ip1.clone(), &ip1, um.chain, ua0));
             } else {
-                out.push(src(
-                    ip0.clone(),
-                    &ip0,
-                    um.chain,
-                    MOBILE_UAS[um.mobile_ua as usize],
-                ));
+                out.push(src(ip0.clone(), &ip0, um.chain, MOBILE_UAS[um.mobile_ua as usize]));
             }
         }
         for _ in 0..self.n_anon {
@@ -501,21 +450,13 @@ impl<'a> Gen<'a> {
     fn user_day(&mut self, u: u32) {
         let m = self.m;
         let um = &m.users[u as usize];
-        let p = if self.weekday {
-            um.p_work
-        } else {
-            um.p_weekend
-        };
+        let p = if self.weekday { um.p_work } else { um.p_weekend };
         if !self.rng.chance(p) {
             return;
         }
         let mean = self.cfg.reads_per_user_day * um.mult * if self.weekday { 1.0 } else { 0.35 };
         let n = self.rng.poisson(mean).max(1);
-        let alt_after = if self.rng.chance(0.06) {
-            Some(self.rng.range(11 * 3600, 16 * 3600))
-        } else {
-            None
-        };
+        let alt_after = if self.rng.chance(0.06) { Some(self.rng.range(11 * 3600, 16 * 3600)) } else { None };
         let k = (1 + n / self.rng.range(4, 9)).min(n);
         let mut starts: Vec<u32> = (0..k).map(|_| self.sample_start()).collect();
         starts.sort_unstable();
@@ -527,16 +468,11 @@ impl<'a> Gen<'a> {
                 left
             } else {
                 let base = left / rem;
-                (base + self.rng.below(base / 2 + 1))
-                    .min(left - (rem - 1))
-                    .max(1)
+                (base + self.rng.below(base / 2 + 1)).min(left - (rem - 1)).max(1)
             };
             left -= v;
             let alt = alt_after.is_some_and(|a| s0 >= a);
-            let who = Who {
-                actor: u,
-                flags: SHOW_USER | if alt { ALT_SRC } else { 0 },
-            };
+            let who = Who { actor: u, flags: SHOW_USER | if alt { ALT_SRC } else { 0 } };
             end = self.session(who, s0, v, i == 0);
         }
         if um.role == Role::Admin {
@@ -545,16 +481,7 @@ impl<'a> Gen<'a> {
         if self.rng.chance(0.08) {
             let s = end + self.rng.range(30, 600);
             let dur = self.rng.range(5, 60);
-            self.push(
-                s,
-                u,
-                SHOW_USER,
-                Req::new(Form::Logout, 0, 0),
-                Req::new(Form::Index, 0, 0),
-                302,
-                dur,
-                0,
-            );
+            self.push(s, u, SHOW_USER, Req::new(Form::Logout, 0, 0), Req::new(Form::Index, 0, 0), 302, dur, 0);
         }
     }
 
@@ -569,11 +496,7 @@ impl<'a> Gen<'a> {
             prev = Req::new(Form::Index, 0, 0);
             fresh = false;
         } else if self.rng.chance(0.35) {
-            let f = if self.rng.chance(0.7) {
-                Form::Index
-            } else {
-                Form::Dashboard
-            };
+            let f = if self.rng.chance(0.7) { Form::Index } else { Form::Dashboard };
             let q = Req::new(f, 0, 0);
             let (dur, bytes) = (self.rng.range(80, 700), self.rng.range(40_000, 90_000));
             self.push(s, who.actor, who.flags, q, Req::NONE, 200, dur, bytes);
@@ -598,26 +521,13 @@ impl<'a> Gen<'a> {
                 let upto = (2 + self.rng.below(3)).min(max);
                 for p in 2..=upto {
                     let (dur, bytes) = (self.rng.range(20, 200), self.rng.range(400, 3000));
-                    self.push(
-                        s,
-                        who.actor,
-                        who.flags,
-                        Req::new(Form::QuickNav, p, t),
-                        prev,
-                        200,
-                        dur,
-                        bytes,
-                    );
+                    self.push(s, who.actor, who.flags, Req::new(Form::QuickNav, p, t), prev, 200, dur, bytes);
                     s += 1;
                 }
                 s += self.rng.range(1, 5);
             } else if r < 15 {
                 let um = &m.users[who.actor as usize];
-                let sp = if self.rng.chance(0.6) {
-                    um.home
-                } else {
-                    *self.rng.pick(&um.others)
-                };
+                let sp = if self.rng.chance(0.6) { um.home } else { *self.rng.pick(&um.others) };
                 let q = Req::new(Form::SpaceHome, sp, 0);
                 let (dur, bytes) = (self.rng.range(100, 900), self.rng.range(30_000, 120_000));
                 self.push(s, who.actor, who.flags, q, prev, 200, dur, bytes);
@@ -641,10 +551,7 @@ impl<'a> Gen<'a> {
     }
 
     fn login(&mut self, who: Who, mut s: u32) -> u32 {
-        let anon = Who {
-            actor: who.actor,
-            flags: who.hidden(),
-        };
+        let anon = Who { actor: who.actor, flags: who.hidden() };
         let dest = self.rng.below(2);
         let page = self.pick_page(who.actor);
         let lp = Req::new(Form::LoginPage, page, dest);
@@ -653,16 +560,7 @@ impl<'a> Gen<'a> {
         self.noise(s, anon, lp, None, true, true);
         s += self.rng.range(5, 25);
         let dur = self.rng.range(100, 600);
-        self.push(
-            s,
-            who.actor,
-            anon.flags,
-            Req::new(Form::DoLogin, 0, 0),
-            lp,
-            302,
-            dur,
-            0,
-        );
+        self.push(s, who.actor, anon.flags, Req::new(Form::DoLogin, 0, 0), lp, 302, dur, 0);
         s += 1;
         let q = Req::new(Form::Index, 0, 0);
         let (dur, bytes) = (self.rng.range(80, 700), self.rng.range(40_000, 90_000));
@@ -692,11 +590,7 @@ impl<'a> Gen<'a> {
     fn pick_form(&mut self, page: u32) -> Form {
         let m = self.m;
         if m.page_blog[page as usize] != 0 {
-            return if self.rng.chance(0.6) {
-                Form::Display
-            } else {
-                Form::ViewId
-            };
+            return if self.rng.chance(0.6) { Form::Display } else { Form::ViewId };
         }
         let f = match self.rng.below(100) {
             0..=39 => Form::ViewId,
@@ -707,10 +601,7 @@ impl<'a> Gen<'a> {
             _ => Form::ViewId,
         };
         // Confluence links titles with URL-hostile characters by id; typed or old links still show up.
-        if m.page_special[page as usize]
-            && matches!(f, Form::Display | Form::SpacesPage)
-            && self.rng.chance(0.8)
-        {
+        if m.page_special[page as usize] && matches!(f, Form::Display | Form::SpacesPage) && self.rng.chance(0.8) {
             Form::ViewId
         } else {
             f
@@ -730,44 +621,20 @@ impl<'a> Gen<'a> {
             (Req::new(form, page, b), 403, self.rng.range(9_000, 11_000))
         } else if roll < 30 {
             let q = if form == Form::Display {
-                Req::new(
-                    Form::DisplayMissing,
-                    m.page_space[page as usize],
-                    self.rng.below(MISSING_TITLES.len() as u32),
-                )
+                Req::new(Form::DisplayMissing, m.page_space[page as usize], self.rng.below(MISSING_TITLES.len() as u32))
             } else {
-                Req::new(
-                    Form::ViewMissing,
-                    0,
-                    990_000_000 + self.rng.below(9_999_999),
-                )
+                Req::new(Form::ViewMissing, 0, 990_000_000 + self.rng.below(9_999_999))
             };
             (q, 404, self.rng.range(8_500, 9_500))
         } else if roll < 42 {
             (Req::new(form, page, b), 304, 0)
         } else {
-            (
-                Req::new(form, page, b),
-                200,
-                size - size / 50 + self.rng.below(size / 25 + 1),
-            )
+            (Req::new(form, page, b), 200, size - size / 50 + self.rng.below(size / 25 + 1))
         };
-        let slow = if self.rng.chance(0.02) {
-            self.rng.range(1000, 6000)
-        } else {
-            0
-        };
-        let dur = if status == 200 {
-            40 + size / 1500 + self.rng.below(250) + slow
-        } else {
-            self.rng.range(15, 120)
-        };
+        let slow = if self.rng.chance(0.02) { self.rng.range(1000, 6000) } else { 0 };
+        let dur = if status == 200 { 40 + size / 1500 + self.rng.below(250) + slow } else { self.rng.range(15, 120) };
         self.push(s, who.actor, who.flags, req, refr, status, dur, bytes);
-        let known = if status == 200 || status == 304 {
-            Some(page)
-        } else {
-            None
-        };
+        let known = if status == 200 || status == 304 { Some(page) } else { None };
         self.noise(s, who, req, known, fresh, status < 400);
         req
     }
@@ -779,22 +646,9 @@ impl<'a> Gen<'a> {
         let sf = who.hidden();
         for _ in 0..1 + self.rng.below(2) {
             let i = self.rng.below(STATIC_S.len() as u32);
-            let (st, by) = if fresh || self.rng.chance(0.25) {
-                (200, STATIC_S[i as usize].1)
-            } else {
-                (304, 0)
-            };
+            let (st, by) = if fresh || self.rng.chance(0.25) { (200, STATIC_S[i as usize].1) } else { (304, 0) };
             let (ds, dur) = (self.rng.below(2), self.rng.range(1, 15));
-            self.push(
-                s + ds,
-                a,
-                sf,
-                Req::new(Form::StaticS, 0, i),
-                page_req,
-                st,
-                dur,
-                by,
-            );
+            self.push(s + ds, a, sf, Req::new(Form::StaticS, 0, i), page_req, st, dur, by);
         }
         if self.rng.chance(0.55) {
             let (f, n) = if self.rng.chance(0.5) {
@@ -803,11 +657,7 @@ impl<'a> Gen<'a> {
                 (Form::DownloadBatch, DOWNLOAD_BATCH.len())
             };
             let i = self.rng.below(n as u32);
-            let (st, by) = if fresh || self.rng.chance(0.3) {
-                (200, self.rng.range(2_000, 150_000))
-            } else {
-                (304, 0)
-            };
+            let (st, by) = if fresh || self.rng.chance(0.3) { (200, self.rng.range(2_000, 150_000)) } else { (304, 0) };
             let (ds, dur) = (self.rng.below(2), self.rng.range(1, 20));
             self.push(s + ds, a, sf, Req::new(f, 0, i), page_req, st, dur, by);
         }
@@ -816,67 +666,23 @@ impl<'a> Gen<'a> {
         }
         if who.named() {
             if self.rng.chance(0.8) {
-                let (ds, dur, by) = (
-                    self.rng.range(1, 2),
-                    self.rng.range(8, 90),
-                    self.rng.range(300, 6000),
-                );
-                self.push(
-                    s + ds,
-                    a,
-                    uf,
-                    Req::new(Form::Wrm, 0, 0),
-                    page_req,
-                    200,
-                    dur,
-                    by,
-                );
+                let (ds, dur, by) = (self.rng.range(1, 2), self.rng.range(8, 90), self.rng.range(300, 6000));
+                self.push(s + ds, a, uf, Req::new(Form::Wrm, 0, 0), page_req, 200, dur, by);
             }
             if self.rng.chance(0.5) {
                 let (ds, dur) = (self.rng.range(2, 6), self.rng.range(2, 25));
-                self.push(
-                    s + ds,
-                    a,
-                    uf,
-                    Req::new(Form::Analytics, 0, 0),
-                    page_req,
-                    200,
-                    dur,
-                    0,
-                );
+                self.push(s + ds, a, uf, Req::new(Form::Analytics, 0, 0), page_req, 200, dur, 0);
             }
             if self.rng.chance(0.35) {
-                let (ds, dur, by) = (
-                    self.rng.range(1, 3),
-                    self.rng.range(3, 30),
-                    self.rng.range(17, 40),
-                );
-                self.push(
-                    s + ds,
-                    a,
-                    uf,
-                    Req::new(Form::MyWork, 0, 0),
-                    page_req,
-                    200,
-                    dur,
-                    by,
-                );
+                let (ds, dur, by) = (self.rng.range(1, 3), self.rng.range(3, 30), self.rng.range(17, 40));
+                self.push(s + ds, a, uf, Req::new(Form::MyWork, 0, 0), page_req, 200, dur, by);
             }
             if let Some(p) = page {
                 for (p_poll, lo) in [(0.6, 30), (0.3, 60)] {
                     if self.rng.chance(p_poll) {
                         let d = self.rng.range(lo, lo + 8);
                         let (dur, by) = (self.rng.range(3, 20), self.rng.range(2, 160));
-                        self.push(
-                            s + d,
-                            a,
-                            uf,
-                            Req::new(Form::QuickReload, p, d),
-                            page_req,
-                            200,
-                            dur,
-                            by,
-                        );
+                        self.push(s + d, a, uf, Req::new(Form::QuickReload, p, d), page_req, 200, dur, by);
                     }
                 }
             }
@@ -887,61 +693,19 @@ impl<'a> Gen<'a> {
             let files = page.map_or(0, |p| self.m.page_files[p as usize].0);
             match self.rng.below(4) {
                 0 => {
-                    let (i, by) = (
-                        self.rng.below(IMAGES.len() as u32),
-                        self.rng.range(300, 3000),
-                    );
-                    self.push(
-                        s + ds,
-                        a,
-                        uf,
-                        Req::new(Form::Images, 0, i),
-                        page_req,
-                        200,
-                        dur,
-                        by,
-                    );
+                    let (i, by) = (self.rng.below(IMAGES.len() as u32), self.rng.range(300, 3000));
+                    self.push(s + ds, a, uf, Req::new(Form::Images, 0, i), page_req, 200, dur, by);
                 }
-                1 => self.push(
-                    s + ds,
-                    a,
-                    uf,
-                    Req::new(Form::Favicon, 0, 0),
-                    page_req,
-                    200,
-                    dur,
-                    5_430,
-                ),
+                1 => self.push(s + ds, a, uf, Req::new(Form::Favicon, 0, 0), page_req, 200, dur, 5_430),
                 2 => {
-                    let (i, by) = (
-                        self.rng.below(DOWNLOAD_RESOURCES.len() as u32),
-                        self.rng.range(500, 40_000),
-                    );
-                    self.push(
-                        s + ds,
-                        a,
-                        sf,
-                        Req::new(Form::DownloadResources, 0, i),
-                        page_req,
-                        200,
-                        dur,
-                        by,
-                    );
+                    let (i, by) = (self.rng.below(DOWNLOAD_RESOURCES.len() as u32), self.rng.range(500, 40_000));
+                    self.push(s + ds, a, sf, Req::new(Form::DownloadResources, 0, i), page_req, 200, dur, by);
                 }
                 _ => {
                     if let (Some(p), true) = (page, files > 0) {
                         let i = self.rng.below(THUMBS.len() as u32);
                         let by = self.rng.range(3_000, 60_000);
-                        self.push(
-                            s + ds,
-                            a,
-                            uf,
-                            Req::new(Form::Thumbnail, p, i),
-                            page_req,
-                            200,
-                            dur,
-                            by,
-                        );
+                        self.push(s + ds, a, uf, Req::new(Form::Thumbnail, p, i), page_req, 200, dur, by);
                     }
                 }
             }
@@ -959,66 +723,26 @@ impl<'a> Gen<'a> {
             0..=59 if nf > 0 => {
                 *s += self.rng.range(3, 60);
                 let k = self.rng.below(nf as u32);
-                let (st, by) = if self.rng.chance(0.05) {
-                    (304, 0)
-                } else {
-                    (200, attachment_size(m, page, k))
-                };
+                let (st, by) = if self.rng.chance(0.05) { (304, 0) } else { (200, attachment_size(m, page, k)) };
                 let dur = 20 + by / 50_000 + self.rng.below(100);
-                self.push(
-                    *s,
-                    a,
-                    f,
-                    Req::new(Form::Attachment, page, k),
-                    view,
-                    st,
-                    dur,
-                    by,
-                );
+                self.push(*s, a, f, Req::new(Form::Attachment, page, k), view, st, dur, by);
             }
             60..=67 => {
-                let form = if self.rng.chance(0.6) {
-                    Form::PdfExport
-                } else {
-                    Form::WordExport
-                };
+                let form = if self.rng.chance(0.6) { Form::PdfExport } else { Form::WordExport };
                 *s += self.rng.range(5, 60);
-                let (dur, by) = (
-                    self.rng.range(1_500, 20_000),
-                    self.rng.range(80_000, 4_000_000),
-                );
+                let (dur, by) = (self.rng.range(1_500, 20_000), self.rng.range(80_000, 4_000_000));
                 self.push(*s, a, f, Req::new(form, page, 0), view, 200, dur, by);
                 if form == Form::PdfExport && self.rng.chance(0.5) {
                     *s += dur / 1000 + 1;
                     let d2 = self.rng.range(10, 200);
-                    self.push(
-                        *s,
-                        a,
-                        f,
-                        Req::new(Form::ExportDownload, page, *s),
-                        view,
-                        200,
-                        d2,
-                        by,
-                    );
+                    self.push(*s, a, f, Req::new(Form::ExportDownload, page, *s), view, 200, d2, by);
                 }
             }
             68..=69 if nf > 0 => {
                 *s += self.rng.range(3, 30);
-                let by: u32 = (0..nf as u32)
-                    .map(|k| attachment_size(m, page, k) / 2)
-                    .sum();
+                let by: u32 = (0..nf as u32).map(|k| attachment_size(m, page, k) / 2).sum();
                 let dur = self.rng.range(500, 8000);
-                self.push(
-                    *s,
-                    a,
-                    f,
-                    Req::new(Form::DownloadAll, page, 0),
-                    view,
-                    200,
-                    dur,
-                    by,
-                );
+                self.push(*s, a, f, Req::new(Form::DownloadAll, page, 0), view, 200, dur, by);
             }
             70..=94 => {
                 *s += self.rng.range(5, 40);
@@ -1028,46 +752,21 @@ impl<'a> Gen<'a> {
                 self.noise(*s, who, h, None, false, true);
                 if self.rng.chance(0.5) {
                     *s += self.rng.range(5, 40);
-                    let form = if self.rng.chance(0.8) {
-                        Form::DiffVersions
-                    } else {
-                        Form::DiffPages
-                    };
-                    let (v, dur, by) = (
-                        self.rng.range(1, 12),
-                        self.rng.range(100, 900),
-                        self.rng.range(20_000, 150_000),
-                    );
+                    let form = if self.rng.chance(0.8) { Form::DiffVersions } else { Form::DiffPages };
+                    let (v, dur, by) =
+                        (self.rng.range(1, 12), self.rng.range(100, 900), self.rng.range(20_000, 150_000));
                     self.push(*s, a, f, Req::new(form, page, v), h, 200, dur, by);
                 }
             }
             95..=104 => {
                 *s += self.rng.range(5, 40);
                 let (dur, by) = (self.rng.range(80, 500), self.rng.range(15_000, 40_000));
-                self.push(
-                    *s,
-                    a,
-                    f,
-                    Req::new(Form::ViewInfo, page, 0),
-                    view,
-                    200,
-                    dur,
-                    by,
-                );
+                self.push(*s, a, f, Req::new(Form::ViewInfo, page, 0), view, 200, dur, by);
             }
             105..=106 => {
                 *s += self.rng.range(5, 40);
                 let (dur, by) = (self.rng.range(50, 400), m.page_size[page as usize] / 3);
-                self.push(
-                    *s,
-                    a,
-                    f,
-                    Req::new(Form::ViewSource, page, 0),
-                    view,
-                    200,
-                    dur,
-                    by,
-                );
+                self.push(*s, a, f, Req::new(Form::ViewSource, page, 0), view, 200, dur, by);
             }
             107..=139 if editor => self.edit(s, who, page, view),
             _ => {}
@@ -1083,24 +782,12 @@ impl<'a> Gen<'a> {
         self.noise(*s, who, e, None, false, true);
         for _ in 0..self.rng.range(1, 3) {
             *s += self.rng.range(1, 20);
-            let (i, dur, by) = (
-                self.rng.below(SYNCHRONY.len() as u32),
-                self.rng.range(5, 60),
-                self.rng.range(50, 2000),
-            );
+            let (i, dur, by) =
+                (self.rng.below(SYNCHRONY.len() as u32), self.rng.range(5, 60), self.rng.range(50, 2000));
             self.push(*s, a, f, Req::new(Form::Synchrony, 0, i), e, 200, dur, by);
         }
         let (dur, by) = (self.rng.range(5, 40), self.rng.range(20, 200));
-        self.push(
-            *s + 30,
-            a,
-            f,
-            Req::new(Form::Heartbeat, 0, 0),
-            e,
-            200,
-            dur,
-            by,
-        );
+        self.push(*s + 30, a, f, Req::new(Form::Heartbeat, 0, 0), e, 200, dur, by);
         *s += self.rng.range(60, 900);
         let (dur, by) = (self.rng.range(100, 600), self.rng.range(2_000, 15_000));
         self.push(*s, a, f, Req::new(Form::ApiPut, page, 0), e, 200, dur, by);
@@ -1115,28 +802,10 @@ impl<'a> Gen<'a> {
             let i = self.rng.below(ADMIN.len() as u32);
             let target = self.rng.below(self.m.svc);
             let (dur, by) = (self.rng.range(100, 1500), self.rng.range(20_000, 120_000));
-            self.push(
-                s,
-                u,
-                SHOW_USER,
-                Req::new(Form::Admin, target, i),
-                console,
-                200,
-                dur,
-                by,
-            );
+            self.push(s, u, SHOW_USER, Req::new(Form::Admin, target, i), console, 200, dur, by);
             if self.rng.chance(0.3) {
                 let dur = self.rng.range(5, 80);
-                self.push(
-                    s + 2,
-                    u,
-                    SHOW_USER,
-                    Req::new(Form::Troubleshooting, 0, 0),
-                    console,
-                    200,
-                    dur,
-                    412,
-                );
+                self.push(s + 2, u, SHOW_USER, Req::new(Form::Troubleshooting, 0, 0), console, 200, dur, 412);
             }
         }
     }
@@ -1164,25 +833,12 @@ impl<'a> Gen<'a> {
                 continue;
             }
             let (dur, by) = (self.rng.range(80, 900), self.rng.range(20_000, 400_000));
-            self.push(
-                s,
-                u,
-                SHOW_USER,
-                Req::new(Form::ApiList, sp, 0),
-                Req::NONE,
-                200,
-                dur,
-                by,
-            );
+            self.push(s, u, SHOW_USER, Req::new(Form::ApiList, sp, 0), Req::NONE, 200, dur, by);
             s += 1;
             let off = self.rng.below(pages.len() as u32) as usize;
             for i in 0..per_run {
                 let p = pages[(off + i as usize) % pages.len()];
-                let e = if self.rng.chance(0.85) {
-                    0
-                } else {
-                    self.rng.below(API_EXPANDS.len() as u32)
-                };
+                let e = if self.rng.chance(0.85) { 0 } else { self.rng.below(API_EXPANDS.len() as u32) };
                 // Pages deleted since the listing answer 404.
                 let (st, by) = if self.rng.chance(0.02) {
                     (404, self.rng.range(150, 300))
@@ -1190,72 +846,25 @@ impl<'a> Gen<'a> {
                     (200, m.page_size[p as usize] / 3 + self.rng.range(500, 3000))
                 };
                 let dur = self.rng.range(15, 400);
-                self.push(
-                    s,
-                    u,
-                    SHOW_USER,
-                    Req::new(Form::ApiContent, p, e),
-                    Req::NONE,
-                    st,
-                    dur,
-                    by,
-                );
+                self.push(s, u, SHOW_USER, Req::new(Form::ApiContent, p, e), Req::NONE, st, dur, by);
                 if self.rng.chance(0.3) {
-                    let (k, dur, by) = (
-                        self.rng.below(2),
-                        self.rng.range(10, 150),
-                        self.rng.range(200, 6000),
-                    );
-                    self.push(
-                        s,
-                        u,
-                        SHOW_USER,
-                        Req::new(Form::ApiChild, p, k),
-                        Req::NONE,
-                        200,
-                        dur,
-                        by,
-                    );
+                    let (k, dur, by) = (self.rng.below(2), self.rng.range(10, 150), self.rng.range(200, 6000));
+                    self.push(s, u, SHOW_USER, Req::new(Form::ApiChild, p, k), Req::NONE, 200, dur, by);
                 }
                 if i % 100 == 99 {
                     let (dur, by) = (self.rng.range(80, 900), self.rng.range(20_000, 400_000));
-                    self.push(
-                        s,
-                        u,
-                        SHOW_USER,
-                        Req::new(Form::ApiList, sp, i + 1),
-                        Req::NONE,
-                        200,
-                        dur,
-                        by,
-                    );
+                    self.push(s, u, SHOW_USER, Req::new(Form::ApiList, sp, i + 1), Req::NONE, 200, dur, by);
                 }
                 s += self.rng.below(2);
             }
             if self.rng.chance(0.05) {
                 let (dur, by) = (self.rng.range(80, 900), self.rng.range(20_000, 200_000));
-                self.push(
-                    s,
-                    u,
-                    SHOW_USER,
-                    Req::new(Form::ApiListAll, 0, 0),
-                    Req::NONE,
-                    200,
-                    dur,
-                    by,
-                );
+                self.push(s, u, SHOW_USER, Req::new(Form::ApiListAll, 0, 0), Req::NONE, 200, dur, by);
             }
             if self.rng.chance(0.1) {
-                let f = if self.rng.chance(0.5) {
-                    Form::ApiSearch
-                } else {
-                    Form::ApiContentSearch
-                };
-                let (q, dur, by) = (
-                    self.rng.below(CQL.len() as u32),
-                    self.rng.range(100, 2000),
-                    self.rng.range(1_000, 80_000),
-                );
+                let f = if self.rng.chance(0.5) { Form::ApiSearch } else { Form::ApiContentSearch };
+                let (q, dur, by) =
+                    (self.rng.below(CQL.len() as u32), self.rng.range(100, 2000), self.rng.range(1_000, 80_000));
                 self.push(s, u, SHOW_USER, Req::new(f, 0, q), Req::NONE, 200, dur, by);
             }
         }
@@ -1269,10 +878,7 @@ impl<'a> Gen<'a> {
             if !self.rng.chance(if self.weekday { 0.5 } else { 0.25 }) {
                 continue;
             }
-            let who = Who {
-                actor: self.n_users + j,
-                flags: 0,
-            };
+            let who = Who { actor: self.n_users + j, flags: 0 };
             let pages = &m.space_pages[(j % public) as usize];
             if pages.is_empty() {
                 continue;
@@ -1294,10 +900,7 @@ impl<'a> Gen<'a> {
         // Regular users are 2..svc; svc >= 3 because at least 4 accounts exist.
         let u = self.rng.range(2, m.svc - 1);
         let sp = m.users[u as usize].home;
-        let who = Who {
-            actor: u,
-            flags: SHOW_USER,
-        };
+        let who = Who { actor: u, flags: SHOW_USER };
         let mut s = self.sample_start();
         let home = Req::new(Form::SpaceHome, sp, 0);
         if self.rng.chance(0.7) {
@@ -1307,55 +910,23 @@ impl<'a> Gen<'a> {
             self.noise(s, who, w, None, false, true);
             s += self.rng.range(10, 60);
             let (dur, by) = (self.rng.range(2_000, 60_000), self.rng.range(5_000, 30_000));
-            self.push(
-                s,
-                u,
-                who.flags,
-                Req::new(Form::DoExportSpace, sp, 0),
-                w,
-                200,
-                dur,
-                by,
-            );
+            self.push(s, u, who.flags, Req::new(Form::DoExportSpace, sp, 0), w, 200, dur, by);
         } else {
-            let (dur, by) = (
-                self.rng.range(5_000, 90_000),
-                self.rng.range(20_000, 40_000),
-            );
-            self.push(
-                s,
-                u,
-                who.flags,
-                Req::new(Form::FlyingPdfSpace, sp, 0),
-                home,
-                200,
-                dur,
-                by,
-            );
+            let (dur, by) = (self.rng.range(5_000, 90_000), self.rng.range(20_000, 40_000));
+            self.push(s, u, who.flags, Req::new(Form::FlyingPdfSpace, sp, 0), home, 200, dur, by);
         }
     }
 
     fn malformed(&mut self, s: u32) {
         let scanner = self.n_users + self.n_anon - 1;
         let dur = self.rng.range(0, 3);
-        self.push(
-            s,
-            scanner,
-            0,
-            Req::new(Form::Malformed, 0, 0),
-            Req::NONE,
-            400,
-            dur,
-            435,
-        );
+        self.push(s, scanner, 0, Req::new(Form::Malformed, 0, 0), Req::NONE, 400, dur, 435);
     }
 
     /// First day only: one line of every request shape, so short runs still exercise each.
     fn coverage(&mut self) {
         let m = self.m;
-        let page = (0..m.site.pages.len() as u32)
-            .find(|&p| m.page_files[p as usize].0 > 0)
-            .unwrap_or(0);
+        let page = (0..m.site.pages.len() as u32).find(|&p| m.page_files[p as usize].0 > 0).unwrap_or(0);
         let sp = m.page_space[page as usize];
         let mut s = 10 * 3600;
         for &f in Form::ALL {
@@ -1393,61 +964,28 @@ impl<'a> Gen<'a> {
                 _ => 5_000 + self.rng.below(20_000),
             };
             let dur = self.rng.range(5, 300);
-            self.push(
-                s,
-                actor,
-                flags,
-                Req::new(f, a, b),
-                Req::NONE,
-                status,
-                dur,
-                bytes,
-            );
+            self.push(s, actor, flags, Req::new(f, a, b), Req::NONE, status, dur, bytes);
             s += 45;
         }
         // Clients with IPv6 loopback, IPv6 and a hostname, and an anonymous reader.
         let view = Req::new(Form::ViewId, page, 0);
         for actor in [0, 3, 4] {
-            self.view(
-                s,
-                Who {
-                    actor,
-                    flags: SHOW_USER,
-                },
-                page,
-                Form::ViewId,
-                Req::NONE,
-                true,
-            );
+            self.view(s, Who { actor, flags: SHOW_USER }, page, Form::ViewId, Req::NONE, true);
             s += 60;
         }
-        let anon = Who {
-            actor: self.n_users,
-            flags: 0,
-        };
+        let anon = Who { actor: self.n_users, flags: 0 };
         self.view(s, anon, page, Form::ViewId, view, true);
     }
 }
 
 fn src(host: String, ip: &str, chain: bool, ua: &'static str) -> Src {
-    let xff = if chain {
-        format!("{ip}, 10.0.0.3")
-    } else {
-        ip.to_string()
-    };
-    Src {
-        host,
-        xff,
-        host_b: "10.0.0.2".into(),
-        ua,
-    }
+    let xff = if chain { format!("{ip}, 10.0.0.3") } else { ip.to_string() };
+    Src { host, xff, host_b: "10.0.0.2".into(), ua }
 }
 
 /// Attachment size, fixed per (page, file): 30 KB to 30 MB, log-uniform.
 fn attachment_size(m: &Model, page: u32, k: u32) -> u32 {
-    let mut x = m.site.pages[page as usize]
-        .id
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    let mut x = m.site.pages[page as usize].id.wrapping_mul(0x9E37_79B9_7F4A_7C15)
         ^ (k as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x ^= x >> 31;
     let frac = (x % 10_000) as f64 / 10_000.0;

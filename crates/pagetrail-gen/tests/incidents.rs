@@ -5,8 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Write};
 
 use pagetrail_gen::{
-    generate, generate_files, incidents, read_ground_truth, site, write_ground_truth, GenConfig,
-    Incident, Variant,
+    generate, generate_files, incidents, read_ground_truth, site, write_ground_truth, GenConfig, Incident, Variant,
 };
 
 const KINDS: [&str; 7] = [
@@ -81,29 +80,17 @@ fn run(cfg: &GenConfig) -> Vec<u8> {
     out
 }
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// UTC seconds of the `[dd/Mon/yyyy:HH:MM:SS +zzzz]` stamp in a line of any variant.
 fn line_utc(line: &str) -> Option<i64> {
     let at = line.find('[')?;
     let ts = line.get(at..at + 28)?;
     let num = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
-    let (d, y, h, mi, s) = (
-        num(1..3)?,
-        num(8..12)?,
-        num(13..15)?,
-        num(16..18)?,
-        num(19..21)?,
-    );
+    let (d, y, h, mi, s) = (num(1..3)?, num(8..12)?, num(13..15)?, num(16..18)?, num(19..21)?);
     let name = ts.get(4..7)?;
     let mon = MONTHS.iter().position(|m| *m == name)? as i64 + 1;
-    let (yy, mm) = if mon <= 2 {
-        (y - 1, mon + 9)
-    } else {
-        (y, mon - 3)
-    };
+    let (yy, mm) = if mon <= 2 { (y - 1, mon + 9) } else { (y, mon - 3) };
     let era = yy / 400;
     let yoe = yy - era * 400;
     let doy = (153 * mm + 2) / 5 + d - 1;
@@ -129,55 +116,25 @@ fn line_user(variant: Variant, line: &str) -> &str {
 }
 
 fn cfg_on(users: u32, days: u32, variant: Variant, seed: u64) -> GenConfig {
-    GenConfig {
-        users,
-        days,
-        variant,
-        seed,
-        incidents: true,
-        ..GenConfig::default()
-    }
+    GenConfig { users, days, variant, seed, incidents: true, ..GenConfig::default() }
 }
 
 #[test]
 fn off_is_empty_and_byte_identical_to_before() {
     // Fingerprints of the output before incidents existed: switching the feature off must not
     // move a byte.
-    let a = GenConfig {
-        users: 60,
-        days: 25,
-        seed: 9,
-        ..GenConfig::default()
-    };
-    let c = GenConfig {
-        users: 40,
-        days: 12,
-        seed: 5,
-        variant: Variant::C,
-        ..GenConfig::default()
-    };
+    let a = GenConfig { users: 60, days: 25, seed: 9, ..GenConfig::default() };
+    let c = GenConfig { users: 40, days: 12, seed: 5, variant: Variant::C, ..GenConfig::default() };
     assert!(!GenConfig::default().incidents);
     assert!(incidents(&a).is_empty());
     assert_eq!(fnv(&run(&a)), 0xb525_8650_3c18_352c);
     assert_eq!(fnv(&run(&c)), 0x2a20_533a_6bae_88d7);
     // Too short or too small: nothing planted, nothing changed.
-    for small in [
-        GenConfig {
-            incidents: true,
-            ..c.clone()
-        },
-        GenConfig {
-            users: 19,
-            days: 30,
-            incidents: true,
-            ..a.clone()
-        },
-    ] {
+    for small in
+        [GenConfig { incidents: true, ..c.clone() }, GenConfig { users: 19, days: 30, incidents: true, ..a.clone() }]
+    {
         assert!(incidents(&small).is_empty(), "{small:?}");
-        let off = GenConfig {
-            incidents: false,
-            ..small.clone()
-        };
+        let off = GenConfig { incidents: false, ..small.clone() };
         assert!(run(&small) == run(&off), "{small:?}");
     }
 }
@@ -198,9 +155,7 @@ struct Seen {
 }
 
 fn query_id(uri: &str) -> Option<&str> {
-    uri.split("pageId=")
-        .nth(1)
-        .map(|s| s.split('&').next().unwrap_or(s))
+    uri.split("pageId=").nth(1).map(|s| s.split('&').next().unwrap_or(s))
 }
 
 #[test]
@@ -220,10 +175,7 @@ fn every_incident_is_planted_inside_its_window() {
         assert!(i.start_ms <= i.end_ms, "{i:?}");
         assert!(i.start_ms >= data_start + 60 * 86_400_000, "{i:?}");
         assert!(!i.detectors.is_empty());
-        assert!(
-            i.detectors.iter().all(|d| DETECTORS.contains(&d.as_str())),
-            "{i:?}"
-        );
+        assert!(i.detectors.iter().all(|d| DETECTORS.contains(&d.as_str())), "{i:?}");
         assert!(s.users.contains(&i.user));
     }
     let admins = [s.users[0].as_str(), s.users[1].as_str()];
@@ -279,9 +231,7 @@ fn every_incident_is_planted_inside_its_window() {
                                 }
                             }
                         }
-                        if uri.starts_with("/rest/api/content?spaceKey=")
-                            && !uri.ends_with("&start=0")
-                        {
+                        if uri.starts_with("/rest/api/content?spaceKey=") && !uri.ends_with("&start=0") {
                             e.other += 1;
                         }
                     }
@@ -296,12 +246,10 @@ fn every_incident_is_planted_inside_its_window() {
                         if view && ok {
                             e.signature += 1;
                             if let Some(key) = uri.strip_prefix("/display/") {
-                                e.distinct
-                                    .insert(key.split('/').next().unwrap().to_string());
+                                e.distinct.insert(key.split('/').next().unwrap().to_string());
                             }
                             if let Some(key) = uri.strip_prefix("/spaces/") {
-                                e.distinct
-                                    .insert(key.split('/').next().unwrap().to_string());
+                                e.distinct.insert(key.split('/').next().unwrap().to_string());
                             }
                         }
                     }
@@ -312,8 +260,7 @@ fn every_incident_is_planted_inside_its_window() {
                             e.signature += 1;
                             e.distinct.insert(query_id(uri).unwrap().to_string());
                         }
-                        if method == "POST" && uri.starts_with("/spaces/doexportspace.action?key=")
-                        {
+                        if method == "POST" && uri.starts_with("/spaces/doexportspace.action?key=") {
                             e.other += 1;
                         }
                     }
@@ -334,8 +281,7 @@ fn every_incident_is_planted_inside_its_window() {
                     }
                     "denied-probing"
                         if (status == "403" || status == "404")
-                            && (uri.starts_with("/pages/viewpage.action?pageId=")
-                                || uri.starts_with("/display/")) =>
+                            && (uri.starts_with("/pages/viewpage.action?pageId=") || uri.starts_with("/display/")) =>
                     {
                         e.signature += 1;
                     }
@@ -346,10 +292,7 @@ fn every_incident_is_planted_inside_its_window() {
     };
     generate(&cfg, &mut sink).unwrap();
     drop(sink);
-    assert_eq!(
-        foreign_scraper_ip, 0,
-        "the scraper's address is new to everyone"
-    );
+    assert_eq!(foreign_scraper_ip, 0, "the scraper's address is new to everyone");
 
     for (inc, e) in truth.iter().zip(&seen) {
         let dur_s = (inc.end_ms - inc.start_ms) / 1000;
@@ -402,22 +345,12 @@ fn every_incident_is_planted_inside_its_window() {
 #[test]
 fn only_the_planted_lines_and_the_dormant_account_differ() {
     let on = cfg_on(40, 40, Variant::B, 7);
-    let off = GenConfig {
-        incidents: false,
-        ..on.clone()
-    };
+    let off = GenConfig { incidents: false, ..on.clone() };
     let truth = incidents(&on);
     assert_eq!(truth.len(), 7);
-    let dormant = &truth
-        .iter()
-        .find(|i| i.kind == "dormant-wakeup")
-        .unwrap()
-        .user;
+    let dormant = &truth.iter().find(|i| i.kind == "dormant-wakeup").unwrap().user;
     let (a, b) = (run(&off), run(&on));
-    let (a, b) = (
-        std::str::from_utf8(&a).unwrap(),
-        std::str::from_utf8(&b).unwrap(),
-    );
+    let (a, b) = (std::str::from_utf8(&a).unwrap(), std::str::from_utf8(&b).unwrap());
     let mut count: HashMap<&str, i64> = HashMap::new();
     for l in a.lines() {
         *count.entry(l).or_default() += 1;
@@ -507,10 +440,7 @@ fn ground_truth_round_trips_as_json_lines() {
 
 #[test]
 fn files_match_the_stream_with_incidents() {
-    let cfg = GenConfig {
-        torn_lines: true,
-        ..cfg_on(30, 22, Variant::C, 11)
-    };
+    let cfg = GenConfig { torn_lines: true, ..cfg_on(30, 22, Variant::C, 11) };
     assert_eq!(incidents(&cfg).len(), 7);
     let stream = run(&cfg);
     let dir = std::env::temp_dir().join(format!("pagetrail-gen-inc-{}", std::process::id()));
@@ -526,22 +456,9 @@ fn files_match_the_stream_with_incidents() {
 #[test]
 fn odd_configs_with_incidents_do_not_panic() {
     for c in [
-        GenConfig {
-            spaces: 1,
-            pages: 20,
-            ..cfg_on(20, 21, Variant::A, 1)
-        },
-        GenConfig {
-            spaces: 50,
-            pages: 3,
-            reads_per_user_day: 0.5,
-            ..cfg_on(25, 23, Variant::B, 2)
-        },
-        GenConfig {
-            start: (2026, 10, 1),
-            context_path: "/confluence".into(),
-            ..cfg_on(20, 40, Variant::C, 3)
-        },
+        GenConfig { spaces: 1, pages: 20, ..cfg_on(20, 21, Variant::A, 1) },
+        GenConfig { spaces: 50, pages: 3, reads_per_user_day: 0.5, ..cfg_on(25, 23, Variant::B, 2) },
+        GenConfig { start: (2026, 10, 1), context_path: "/confluence".into(), ..cfg_on(20, 40, Variant::C, 3) },
     ] {
         let truth = incidents(&c);
         assert_eq!(truth.len(), 7, "{c:?}");

@@ -4,12 +4,14 @@
 //! in the middle, daily rows at the ends); partial days at the window's edges are recounted
 //! from the raw events, so `--last 90d` is as exact as a day-aligned window.
 
+mod detect;
 mod pagemap;
 mod readers;
 mod rows;
 mod user;
 mod window;
 
+pub use detect::{detect, DetectParams};
 pub use pagemap::PageMap;
 pub use readers::{top_readers, who_read, By, Target};
 pub use rows::{events, stats, EventFilter, EventOut, Stats};

@@ -277,7 +277,7 @@ pub fn who_read(store: &Store, window: &Window, target: &Target) -> Result<Vec<R
                         .map_err(|_| corrupt(store, "reader index row"))?;
                     }
                 }
-                debug_assert!(to - from <= DAY_MS);
+                debug_assert!(to - from <= DAY_MS && (to - 1).div_euclid(DAY_MS) == from.div_euclid(DAY_MS));
             }
             edges_from_events(store, &plan, edge_users.iter(), &|row| refs.contains(row.page), &mut accs)?;
             for a in accs.values_mut() {

@@ -47,7 +47,15 @@ impl Window {
         let end_full = to.div_euclid(DAY_MS);
         let mut edges = Vec::new();
         if first_full >= end_full {
-            edges.push((from, to));
+            // No whole day: one partial day, or two split at the midnight between them (an
+            // edge never spans days, so its readers can be found from that day's index rows).
+            let midnight = first_full * DAY_MS;
+            if from < midnight && midnight < to {
+                edges.push((from, midnight));
+                edges.push((midnight, to));
+            } else {
+                edges.push((from, to));
+            }
             return Some(Plan { from_ms: from, to_ms: to, days: (0, 0), edges });
         }
         if from < first_full * DAY_MS {
@@ -79,6 +87,9 @@ mod tests {
         assert_eq!(p.edges, vec![(20 * DAY_MS + 100, 21 * DAY_MS), (30 * DAY_MS, 30 * DAY_MS + 200)]);
         let w = Window { from_ms: Some(20 * DAY_MS + 100), to_ms: Some(20 * DAY_MS + 200) };
         assert_eq!(w.plan(&t).unwrap().edges, vec![(20 * DAY_MS + 100, 20 * DAY_MS + 200)]);
+        // Across one midnight with no whole day: two edges, one per day.
+        let w = Window { from_ms: Some(20 * DAY_MS + 100), to_ms: Some(21 * DAY_MS + 200) };
+        assert_eq!(w.plan(&t).unwrap().edges, vec![(20 * DAY_MS + 100, 21 * DAY_MS), (21 * DAY_MS, 21 * DAY_MS + 200)]);
         let w = Window { from_ms: Some(50 * DAY_MS), to_ms: None };
         assert!(w.plan(&t).is_none());
         assert!(Window::all().plan(&Totals::empty()).is_none());

@@ -18,13 +18,7 @@ const ADMIN_VIEW_USER: u32 = 6;
 
 /// The lines one incident plants on day `d` (seconds since the day's UTC start, time order), and
 /// the extra client they use, if any.
-pub(crate) fn plant(
-    cfg: &GenConfig,
-    m: &Model,
-    p: &Plan,
-    d: u32,
-    ck: &Clock,
-) -> (Vec<Rec>, Option<(u32, Src)>) {
+pub(crate) fn plant(cfg: &GenConfig, m: &Model, p: &Plan, d: u32, ck: &Clock) -> (Vec<Rec>, Option<(u32, Src)>) {
     let mut g = Gen {
         cfg,
         m,
@@ -34,17 +28,11 @@ pub(crate) fn plant(
         n_users: m.site.users.len() as u32,
         n_anon: anon_count(m),
     };
-    let who = Who {
-        actor: p.user,
-        flags: SHOW_USER,
-    };
+    let who = Who { actor: p.user, flags: SHOW_USER };
     let mut extra = None;
     match p.kind {
         Kind::NightScrape => {
-            g.night_scrape(Who {
-                actor: p.user,
-                flags: SHOW_USER | EXTRA_SRC,
-            });
+            g.night_scrape(Who { actor: p.user, flags: SHOW_USER | EXTRA_SRC });
             extra = Some((p.user, src(p.ip.clone(), &p.ip, false, SVC_UAS[0])));
         }
         Kind::SlowInsider => {
@@ -104,16 +92,7 @@ impl Gen<'_> {
 
     /// A REST call of a sequential script: the next one starts when this one has answered.
     fn api(&mut self, ms: &mut u64, who: Who, req: Req, status: u16, dur: u32, bytes: u32) {
-        self.push(
-            (*ms / 1000) as u32,
-            who.actor,
-            who.flags,
-            req,
-            Req::NONE,
-            status,
-            dur,
-            bytes,
-        );
+        self.push((*ms / 1000) as u32, who.actor, who.flags, req, Req::NONE, status, dur, bytes);
         *ms += dur as u64 + self.rng.range(15, 120) as u64;
     }
 
@@ -126,38 +105,14 @@ impl Gen<'_> {
         let mut ms = (3600 + self.rng.below(900)) as u64 * 1000 + self.rng.below(1000) as u64;
         for start in (0..n_sp).step_by(25) {
             let (dur, by) = (self.rng.range(30, 300), self.rng.range(3_000, 20_000));
-            self.api(
-                &mut ms,
-                who,
-                Req::new(Form::ApiSpaces, 0, start),
-                200,
-                dur,
-                by,
-            );
+            self.api(&mut ms, who, Req::new(Form::ApiSpaces, 0, start), 200, dur, by);
         }
         for sp in 0..n_sp {
             let (dur, by) = (self.rng.range(20, 200), self.rng.range(1_500, 4_000));
-            self.api(
-                &mut ms,
-                who,
-                Req::new(Form::ApiSpaceKey, sp, 0),
-                200,
-                dur,
-                by,
-            );
+            self.api(&mut ms, who, Req::new(Form::ApiSpaceKey, sp, 0), 200, dur, by);
             if let Some(&home) = m.space_pages[sp as usize].first() {
-                let (dur, by) = (
-                    self.rng.range(15, 400),
-                    m.page_size[home as usize] / 3 + self.rng.range(500, 3000),
-                );
-                self.api(
-                    &mut ms,
-                    who,
-                    Req::new(Form::ApiContent, home, 0),
-                    200,
-                    dur,
-                    by,
-                );
+                let (dur, by) = (self.rng.range(15, 400), m.page_size[home as usize] / 3 + self.rng.range(500, 3000));
+                self.api(&mut ms, who, Req::new(Form::ApiContent, home, 0), 200, dur, by);
             }
         }
         'spaces: for sp in 0..n_sp {
@@ -198,10 +153,7 @@ impl Gen<'_> {
         let n_t = p.spaces.len() as u32;
         let n = p.per_day + self.rng.below(p.per_day / 10 + 1);
         // The first day opens at least three sessions so every new space is touched at once.
-        let k = n
-            .div_ceil(14)
-            .max(if i == 0 { n_t.min(4) } else { 2 })
-            .max(1);
+        let k = n.div_ceil(14).max(if i == 0 { n_t.min(4) } else { 2 }).max(1);
         let (open, close) = (8 * 3600 + 30 * 60, 17 * 3600);
         let slot = (close - open) / k;
         let per_space = n / n_t + 1;
@@ -260,16 +212,7 @@ impl Gen<'_> {
         let admin = |g: &mut Self, s: u32, b: u32| {
             let target = g.rng.range(2, m.svc.max(3) - 1);
             let (dur, by) = (g.rng.range(100, 1500), g.rng.range(20_000, 120_000));
-            g.push(
-                s,
-                who.actor,
-                who.flags,
-                Req::new(Form::Admin, target, b),
-                console,
-                200,
-                dur,
-                by,
-            );
+            g.push(s, who.actor, who.flags, Req::new(Form::Admin, target, b), console, 200, dur, by);
         };
         admin(self, s, ADMIN_USERS);
         s += self.rng.range(20, 90);
@@ -322,25 +265,9 @@ impl Gen<'_> {
         for (x, &page) in pages.iter().enumerate() {
             let view = self.ok_view(s, who, page, prev, x == 0);
             s += self.rng.range(5, 25);
-            let form = if self.rng.chance(0.65) {
-                Form::PdfExport
-            } else {
-                Form::WordExport
-            };
-            let (dur, by) = (
-                self.rng.range(1_500, 20_000),
-                self.rng.range(80_000, 4_000_000),
-            );
-            self.push(
-                s,
-                who.actor,
-                who.flags,
-                Req::new(form, page, 0),
-                view,
-                200,
-                dur,
-                by,
-            );
+            let form = if self.rng.chance(0.65) { Form::PdfExport } else { Form::WordExport };
+            let (dur, by) = (self.rng.range(1_500, 20_000), self.rng.range(80_000, 4_000_000));
+            self.push(s, who.actor, who.flags, Req::new(form, page, 0), view, 200, dur, by);
             s += dur / 1000 + 1;
             if form == Form::PdfExport {
                 let d2 = self.rng.range(10, 200);
@@ -370,15 +297,8 @@ impl Gen<'_> {
         let m = self.m;
         let mut s = (11 + self.rng.below(5)) * 3600 + self.rng.below(3600);
         // (CQL API?, index into SECRET_TERMS or SECRET_CQL)
-        const HUNT: [(bool, u32); 7] = [
-            (false, 0),
-            (true, 0),
-            (false, 1),
-            (false, 2),
-            (true, 2),
-            (false, 3),
-            (false, 4),
-        ];
+        const HUNT: [(bool, u32); 7] =
+            [(false, 0), (true, 0), (false, 1), (false, 2), (true, 2), (false, 3), (false, 4)];
         let mut last = Req::NONE;
         let mut prev = Req::NONE;
         for (x, &(cql, i)) in HUNT.iter().enumerate() {
@@ -428,13 +348,10 @@ impl Gen<'_> {
         let m = self.m;
         let um = &m.users[who.actor as usize];
         let mine = |sp: u32| sp == um.home || um.others.contains(&sp);
-        let foreign: Vec<u32> = (0..m.space_pages.len() as u32)
-            .filter(|&sp| !mine(sp) && !m.space_pages[sp as usize].is_empty())
-            .collect();
+        let foreign: Vec<u32> =
+            (0..m.space_pages.len() as u32).filter(|&sp| !mine(sp) && !m.space_pages[sp as usize].is_empty()).collect();
         let spaces: Vec<u32> = if foreign.is_empty() {
-            (0..m.space_pages.len() as u32)
-                .filter(|&sp| !m.space_pages[sp as usize].is_empty())
-                .collect()
+            (0..m.space_pages.len() as u32).filter(|&sp| !m.space_pages[sp as usize].is_empty()).collect()
         } else {
             foreign
         };
@@ -456,10 +373,7 @@ impl Gen<'_> {
                     while m.site.pages.binary_search_by_key(&id, |p| p.id).is_ok() {
                         id += 1;
                     }
-                    (
-                        Req::new(Form::ViewMissing, 0, id.min(u32::MAX as u64) as u32),
-                        404,
-                    )
+                    (Req::new(Form::ViewMissing, 0, id.min(u32::MAX as u64) as u32), 404)
                 }
                 70..=84 => (Req::new(Form::Display, page, 0), 403),
                 _ => {
@@ -467,11 +381,7 @@ impl Gen<'_> {
                     (Req::new(Form::DisplayMissing, sp, t), 404)
                 }
             };
-            let by = if status == 403 {
-                self.rng.range(9_000, 11_000)
-            } else {
-                self.rng.range(8_500, 9_500)
-            };
+            let by = if status == 403 { self.rng.range(9_000, 11_000) } else { self.rng.range(8_500, 9_500) };
             let dur = self.rng.range(15, 120);
             self.push(s, who.actor, who.flags, req, Req::NONE, status, dur, by);
             self.noise(s, who, req, None, false, false);
