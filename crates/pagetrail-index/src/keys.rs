@@ -1,8 +1,9 @@
 //! Key layouts of the index column families, and how a day window maps onto them.
 //!
-//! All integers are big-endian so RocksDB's byte order is numeric order. A `grain` byte keeps
-//! daily rows and monthly rollups of one entity side by side: a long window reads months in the
-//! middle and days only at its ends.
+//! All integers are big-endian so RocksDB's byte order is numeric order. The `grain` byte comes
+//! first, so all monthly rollups sit together, apart from the far more numerous daily rows: a
+//! long window reads months in the middle and days only at its ends, and neither drags the other
+//! through the block cache.
 
 /// Rollup level of an index row. The byte is stored: never renumber.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -22,31 +23,30 @@ impl Grain {
     }
 }
 
-/// `entity:u32 ‖ grain:u8 ‖ period:u32`: rows of `user_days`, `user_pages`.
+/// `grain:u8 ‖ entity:u32 ‖ period:u32`: rows of every index family.
 pub fn entity_key(entity: u32, grain: Grain, period: u32) -> [u8; 9] {
     let mut k = [0u8; 9];
-    k[..4].copy_from_slice(&entity.to_be_bytes());
-    k[4] = grain as u8;
+    k[0] = grain as u8;
+    k[1..5].copy_from_slice(&entity.to_be_bytes());
     k[5..].copy_from_slice(&period.to_be_bytes());
     k
 }
 
-/// `entity:u32 ‖ grain:u8 ‖ period:u32 ‖ user:u32`: rows of `page_users`, `space_users`.
-pub fn entity_user_key(entity: u32, grain: Grain, period: u32, user: u32) -> [u8; 13] {
-    let mut k = [0u8; 13];
-    k[..9].copy_from_slice(&entity_key(entity, grain, period));
-    k[9..].copy_from_slice(&user.to_be_bytes());
+/// The prefix of every row of one entity at one grain.
+pub fn entity_prefix(grain: Grain, entity: u32) -> [u8; 5] {
+    let mut k = [0u8; 5];
+    k[0] = grain as u8;
+    k[1..].copy_from_slice(&entity.to_be_bytes());
     k
 }
 
-/// Splits an entity key (9 or 13 bytes) into (entity, grain, period, user if present).
-pub fn parse(k: &[u8]) -> Option<(u32, Grain, u32, Option<u32>)> {
-    if k.len() != 9 && k.len() != 13 {
+/// Splits an entity key into (entity, grain, period).
+pub fn parse(k: &[u8]) -> Option<(u32, Grain, u32)> {
+    if k.len() != 9 {
         return None;
     }
     let be = |s: &[u8]| u32::from_be_bytes([s[0], s[1], s[2], s[3]]);
-    let user = (k.len() == 13).then(|| be(&k[9..13]));
-    Some((be(&k[..4]), Grain::from_u8(k[4])?, be(&k[5..9]), user))
+    Some((be(&k[1..5]), Grain::from_u8(k[0])?, be(&k[5..9])))
 }
 
 /// One contiguous run of index rows: `grain` periods `start..end`.
@@ -131,11 +131,11 @@ mod tests {
     #[test]
     fn keys_sort_numerically_and_parse() {
         assert!(entity_key(1, Grain::Day, 300) < entity_key(1, Grain::Day, 20_000));
-        assert!(entity_key(1, Grain::Month, 0) > entity_key(1, Grain::Day, u32::MAX));
-        assert!(entity_key(256, Grain::Day, 0) > entity_key(255, Grain::Month, 9));
-        let k = entity_user_key(7, Grain::Month, 600, 42);
-        assert_eq!(parse(&k), Some((7, Grain::Month, 600, Some(42))));
-        assert_eq!(parse(&entity_key(7, Grain::Day, 1)), Some((7, Grain::Day, 1, None)));
+        assert!(entity_key(1, Grain::Month, 0) > entity_key(u32::MAX, Grain::Day, u32::MAX));
+        assert!(entity_key(256, Grain::Day, 0) > entity_key(255, Grain::Day, 9));
+        assert!(entity_key(7, Grain::Day, 5).starts_with(&entity_prefix(Grain::Day, 7)));
+        assert_eq!(parse(&entity_key(7, Grain::Month, 600)), Some((7, Grain::Month, 600)));
         assert_eq!(parse(&[0; 5]), None);
+        assert_eq!(parse(&[9, 0, 0, 0, 0, 0, 0, 0, 0]), None);
     }
 }

@@ -8,7 +8,7 @@
 
 use pagetrail_core::time::{month_of_day, month_start_day, DAY_MS};
 use pagetrail_core::varint::{put_u64, Reader};
-use pagetrail_index::keys::{entity_key, parse, Grain};
+use pagetrail_index::keys::{entity_key, entity_prefix, parse, Grain};
 use pagetrail_index::pages::{PageMeta, PageModel};
 use pagetrail_index::readers::{self, Readers};
 use pagetrail_index::Counters;
@@ -65,8 +65,8 @@ pub(crate) fn save_dirty(batch: &mut Batch<'_>, dirty: &[u32]) {
 pub(crate) fn backfill(store: &Store, r: u32, space: u32, batch: &mut Batch<'_>) -> Result<()> {
     let mut bad = false;
     let mut buf = Vec::new();
-    store.prefix(Cf::PageUsers, &r.to_be_bytes()).visit(|k, v| {
-        let Some((_, Grain::Day, day, None)) = parse(k) else {
+    store.prefix(Cf::PageUsers, &entity_prefix(Grain::Day, r)).visit(|k, v| {
+        let Some((_, Grain::Day, day)) = parse(k) else {
             bad = true;
             return false;
         };
@@ -92,8 +92,10 @@ pub(crate) fn backfill(store: &Store, r: u32, space: u32, batch: &mut Batch<'_>)
 pub(crate) fn rebuild_dirty(store: &Store, model: &PageModel, mut dirty: Vec<u32>) -> Result<()> {
     while let Some(&space) = dirty.last() {
         let mut batch = store.batch();
-        let lo = space.to_be_bytes();
-        batch.delete_range(Cf::SpaceUsers, &lo, &pagetrail_store::prefix_end(&lo));
+        for grain in [Grain::Day, Grain::Month] {
+            let lo = entity_prefix(grain, space);
+            batch.delete_range(Cf::SpaceUsers, &lo, &pagetrail_store::prefix_end(&lo));
+        }
         for r in model.refs_in_space(space) {
             backfill(store, r, space, &mut batch)?;
         }

@@ -150,6 +150,7 @@ impl<'s> Ingester<'s> {
     pub fn finish(mut self) -> Result<Summary> {
         self.commit(None)?;
         self.store.sync()?;
+        self.store.flush()?;
         Ok(self.summary)
     }
 

@@ -73,21 +73,24 @@ fn corrupt(store: &Store, what: &str) -> QueryError {
     store.corrupt(what).into()
 }
 
-/// Sums `user_days` rows and unions `user_pages` rows of one user over the spans.
-fn user_from_index(store: &Store, user: u32, spans: &[Span], acc: &mut Acc, pages: bool) -> Result<()> {
+/// Sums `user_days` rows (when `counters`) and unions `user_pages` rows (when `pages`) of one
+/// user over the spans.
+fn user_from_index(store: &Store, user: u32, spans: &[Span], acc: &mut Acc, counters: bool, pages: bool) -> Result<()> {
     for s in spans {
         let (lo, hi) = (entity_key(user, s.grain, s.start), entity_key(user, s.grain, s.end));
         let mut bad = false;
-        store.range(Cf::UserDays, &lo, &hi).visit(|k, v| match (parse(k), Counters::decode(v)) {
-            (Some((_, g, p, _)), Ok(c)) => {
-                acc.counters(&c, period_start_ms(g, p));
-                true
-            }
-            _ => {
-                bad = true;
-                false
-            }
-        })?;
+        if counters {
+            store.range(Cf::UserDays, &lo, &hi).visit(|k, v| match (parse(k), Counters::decode(v)) {
+                (Some((_, g, p)), Ok(c)) => {
+                    acc.counters(&c, period_start_ms(g, p));
+                    true
+                }
+                _ => {
+                    bad = true;
+                    false
+                }
+            })?;
+        }
         if pages {
             store.range(Cf::UserPages, &lo, &hi).visit(|_, v| {
                 bad |= bitmap::union_into(&mut acc.pages, v).is_err();
@@ -107,7 +110,7 @@ fn entity_users(store: &Store, cf: Cf, entity: u32, spans: &[Span], accs: &mut H
         let (lo, hi) = (entity_key(entity, s.grain, s.start), entity_key(entity, s.grain, s.end));
         let mut bad = false;
         store.range(cf, &lo, &hi).visit(|k, v| match parse(k) {
-            Some((_, g, p, None)) => {
+            Some((_, g, p)) => {
                 let base = period_start_ms(g, p);
                 bad |= readers::for_each(v, |u, c| accs.entry(u).or_default().counters(&c, base)).is_err();
                 !bad
@@ -192,7 +195,7 @@ pub fn top_readers(
         None => {
             for u in 1..=users.len() as u32 {
                 let mut a = Acc::default();
-                user_from_index(store, u, &spans, &mut a, true)?;
+                user_from_index(store, u, &spans, &mut a, true, true)?;
                 if a.events > 0 {
                     accs.insert(u, a);
                 }
@@ -229,7 +232,7 @@ fn space_readers(
     entity_users(store, Cf::SpaceUsers, sid, spans, accs)?;
     for (&u, a) in accs.iter_mut() {
         let mut pages = Acc::default();
-        user_from_index(store, u, spans, &mut pages, true)?;
+        user_from_index(store, u, spans, &mut pages, false, true)?;
         a.pages = pages.pages;
     }
     edges_from_events(store, plan, 1..=n_users, &|r| pm.space(r.page) == sid, accs)

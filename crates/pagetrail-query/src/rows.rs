@@ -202,10 +202,8 @@ pub fn stats(store: &Store) -> Result<Stats> {
     // Pages that were read at least once (a 404 names a "page" that does not exist).
     let mut read = roaring::RoaringBitmap::new();
     let mut bad = false;
-    store.prefix(Cf::UserPages, &[]).visit(|k, v| {
-        if k.get(4) == Some(&(pagetrail_index::keys::Grain::Month as u8)) {
-            bad |= pagetrail_index::bitmap::union_into(&mut read, v).is_err();
-        }
+    store.prefix(Cf::UserPages, &[pagetrail_index::keys::Grain::Month as u8]).visit(|_, v| {
+        bad |= pagetrail_index::bitmap::union_into(&mut read, v).is_err();
         !bad
     })?;
     if bad {

@@ -225,6 +225,12 @@ impl Store {
         self.db.flush_wal(true).map_err(|e| write_error(&self.path, e))
     }
 
+    /// Writes every memtable to SST files, so the write-ahead logs can go.
+    pub fn flush(&self) -> Result<()> {
+        let cfs: Vec<&rocksdb::ColumnFamily> = Cf::ALL.iter().map(|cf| self.cf(*cf)).collect();
+        self.db.flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default()).map_err(|e| write_error(&self.path, e))
+    }
+
     /// Flushes memtables and compacts every column family (after a bulk load: smaller and faster to read).
     pub fn compact(&self) -> Result<()> {
         for cf in Cf::ALL {
