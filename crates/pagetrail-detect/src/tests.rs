@@ -605,6 +605,32 @@ fn off_hours_against_hour_of_week_baseline() {
     assert_eq!((n[0].value, n[0].threshold), (4.0, 3.0));
 }
 
+/// A user who also reads a little on weekends (all in inactive slots, so some baseline days have
+/// a ratio of 1) still alerts on a night of many reads: by the volume of inactive-slot reads.
+#[test]
+fn off_hours_by_volume_when_the_ratio_cannot_tell() {
+    let w = World::new();
+    let mut wendy = office_history();
+    for k in 1..=60i64 {
+        if k % 7 == 1 {
+            // Sundays at a different hour each week: a whole-day ratio of 1, slots stay inactive.
+            wendy.push(view(t0() - k * DAY_MS + (3 + k % 5) * HOUR, 9));
+        }
+    }
+    wendy.sort_by_key(|e| e.ts_ms);
+    let night = t0() + 6 * DAY_MS + HOUR; // a Sunday, 01:00
+    let mut scraped = wendy.clone();
+    scraped.extend(views(night, 2 * SEC, 1, 400));
+    let alerts = run(&["off-hours"], vec![user("wendy", wendy), user("scraped", scraped)], &w);
+    assert!(of(&alerts, "wendy").is_empty(), "{alerts:?}");
+    let s = of(&alerts, "scraped");
+    assert_eq!(s.len(), 1, "{alerts:?}");
+    assert_eq!(s[0].evidence.counts["inactive_slot_reads"], 400);
+    assert_eq!(s[0].value, 400.0);
+    assert!(s[0].threshold >= 50.0 && s[0].threshold < 400.0, "{}", s[0].threshold);
+    assert_eq!(s[0].start_ms, night);
+}
+
 // ---- D14 dormant ---------------------------------------------------------------------------
 
 #[test]
