@@ -7,7 +7,7 @@ use pagetrail_core::{is_read, PageRef};
 use pagetrail_index::keys::{entity_key, parse, plan, Grain, Span};
 use pagetrail_index::{bitmap, readers, Counters};
 use pagetrail_store::dict::{lookup, page_ref_bytes};
-use pagetrail_store::{events, Cf, Dict, DictKind, EventRow, Store, Totals};
+use pagetrail_store::{events, Cf, Cursor, Dict, DictKind, EventRow, Store, Totals};
 use roaring::RoaringBitmap;
 
 use crate::window::Plan;
@@ -73,14 +73,34 @@ fn corrupt(store: &Store, what: &str) -> QueryError {
     store.corrupt(what).into()
 }
 
+/// Cursors over the two per-user index families, reused for every user of a query.
+struct UserCursors<'s> {
+    days: Cursor<'s>,
+    pages: Cursor<'s>,
+}
+
+impl<'s> UserCursors<'s> {
+    fn new(store: &'s Store) -> Self {
+        UserCursors { days: store.cursor(Cf::UserDays), pages: store.cursor(Cf::UserPages) }
+    }
+}
+
 /// Sums `user_days` rows (when `counters`) and unions `user_pages` rows (when `pages`) of one
 /// user over the spans.
-fn user_from_index(store: &Store, user: u32, spans: &[Span], acc: &mut Acc, counters: bool, pages: bool) -> Result<()> {
+fn user_from_index(
+    store: &Store,
+    cur: &mut UserCursors<'_>,
+    user: u32,
+    spans: &[Span],
+    acc: &mut Acc,
+    counters: bool,
+    pages: bool,
+) -> Result<()> {
     for s in spans {
         let (lo, hi) = (entity_key(user, s.grain, s.start), entity_key(user, s.grain, s.end));
         let mut bad = false;
         if counters {
-            store.range(Cf::UserDays, &lo, &hi).visit(|k, v| match (parse(k), Counters::decode(v)) {
+            cur.days.visit(&lo, &hi, |k, v| match (parse(k), Counters::decode(v)) {
                 (Some((_, g, p)), Ok(c)) => {
                     acc.counters(&c, period_start_ms(g, p));
                     true
@@ -92,7 +112,7 @@ fn user_from_index(store: &Store, user: u32, spans: &[Span], acc: &mut Acc, coun
             })?;
         }
         if pages {
-            store.range(Cf::UserPages, &lo, &hi).visit(|_, v| {
+            cur.pages.visit(&lo, &hi, |_, v| {
                 bad |= bitmap::union_into(&mut acc.pages, v).is_err();
                 !bad
             })?;
@@ -152,6 +172,22 @@ fn edges_from_events(
     Ok(())
 }
 
+/// Runs `f` over `0..n` split into one contiguous part per core (per-user index reads are
+/// independent; the machine this targets has two cores).
+fn in_parallel<T: Send>(n: u32, f: impl Fn(std::ops::Range<u32>) -> Result<T> + Sync) -> Vec<Result<T>> {
+    let threads = std::thread::available_parallelism().map_or(1, |p| p.get()).clamp(1, 8) as u32;
+    if threads == 1 || n < 4 {
+        return vec![f(0..n)];
+    }
+    let step = n.div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> =
+            (0..threads).map(|t| (t * step, ((t + 1) * step).min(n))).map(|(a, b)| s.spawn(move || f(a..b))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    })
+}
+
 fn finish(users: &Dict, accs: HashMap<u32, Acc>, pm: &PageMap, restrict: Option<&RoaringBitmap>) -> Vec<ReaderRow> {
     accs.into_iter()
         .filter(|(_, a)| a.events > 0)
@@ -193,12 +229,21 @@ pub fn top_readers(
     let mut accs: HashMap<u32, Acc> = HashMap::new();
     let restrict = match space {
         None => {
-            for u in 1..=users.len() as u32 {
-                let mut a = Acc::default();
-                user_from_index(store, u, &spans, &mut a, true, true)?;
-                if a.events > 0 {
-                    accs.insert(u, a);
+            let n = users.len() as u32;
+            for part in in_parallel(n, |range| {
+                let mut cur = UserCursors::new(store);
+                let mut out = Vec::new();
+                for i in range {
+                    let u = i + 1; // user ids start at 1
+                    let mut a = Acc::default();
+                    user_from_index(store, &mut cur, u, &spans, &mut a, true, true)?;
+                    if a.events > 0 {
+                        out.push((u, a));
+                    }
                 }
+                Ok(out)
+            }) {
+                accs.extend(part?);
             }
             edges_from_events(store, &plan, 1..=users.len() as u32, &|_| true, &mut accs)?;
             None
@@ -230,10 +275,26 @@ fn space_readers(
     accs: &mut HashMap<u32, Acc>,
 ) -> Result<()> {
     entity_users(store, Cf::SpaceUsers, sid, spans, accs)?;
-    for (&u, a) in accs.iter_mut() {
-        let mut pages = Acc::default();
-        user_from_index(store, u, spans, &mut pages, false, true)?;
-        a.pages = pages.pages;
+    // In user order, so the cursors move forward through the families.
+    let mut readers: Vec<u32> = accs.keys().copied().collect();
+    readers.sort_unstable();
+    let readers = &readers;
+    for part in in_parallel(readers.len() as u32, |range| {
+        let mut cur = UserCursors::new(store);
+        let mut out = Vec::new();
+        for i in range {
+            let u = readers[i as usize];
+            let mut pages = Acc::default();
+            user_from_index(store, &mut cur, u, spans, &mut pages, false, true)?;
+            out.push((u, pages.pages));
+        }
+        Ok(out)
+    }) {
+        for (u, pages) in part? {
+            if let Some(a) = accs.get_mut(&u) {
+                a.pages = pages;
+            }
+        }
     }
     edges_from_events(store, plan, 1..=n_users, &|r| pm.space(r.page) == sid, accs)
 }

@@ -192,6 +192,12 @@ impl Store {
         Range { it, to, path: &self.path, done: false }
     }
 
+    /// A reusable iterator over one column family: a query that visits thousands of small
+    /// ranges (one per user) seeks one iterator instead of building one per range.
+    pub fn cursor(&self, cf: Cf) -> Cursor<'_> {
+        Cursor { it: self.db.raw_iterator_cf(self.cf(cf)), path: &self.path }
+    }
+
     /// The last key strictly below `below`, if any.
     pub fn last_below(&self, cf: Cf, below: &[u8]) -> Result<Option<Vec<u8>>> {
         let mut it = self.db.raw_iterator_cf(self.cf(cf));
@@ -333,6 +339,27 @@ impl Batch<'_> {
 
     pub fn size_in_bytes(&self) -> usize {
         self.wb.size_in_bytes()
+    }
+}
+
+/// A RocksDB iterator kept across many range visits.
+pub struct Cursor<'a> {
+    it: rocksdb::DBRawIteratorWithThreadMode<'a, DB>,
+    path: &'a Path,
+}
+
+impl Cursor<'_> {
+    /// Visits `from <= key < to` in order; `f` returns `false` to stop early.
+    pub fn visit(&mut self, from: &[u8], to: &[u8], mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+        self.it.seek(from);
+        while self.it.valid() {
+            let (Some(k), Some(v)) = (self.it.key(), self.it.value()) else { break };
+            if k >= to || !f(k, v) {
+                return Ok(());
+            }
+            self.it.next();
+        }
+        self.it.status().map_err(|e| rocks(self.path, e))
     }
 }
 

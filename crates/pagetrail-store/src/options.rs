@@ -1,7 +1,11 @@
 //! RocksDB options per column family, and the merge operators of the index families.
 
 use pagetrail_index::{bitmap, counters, readers};
-use rocksdb::{BlockBasedOptions, DBCompressionType, MergeOperands, Options};
+use rocksdb::{BlockBasedOptions, Cache, DBCompressionType, MergeOperands, Options};
+
+thread_local! {
+    static CACHE: Cache = Cache::new_lru_cache(256 << 20);
+}
 
 use crate::Cf;
 
@@ -30,6 +34,9 @@ pub(crate) fn cf_options(cf: Cf) -> Options {
     t.set_block_size(32 * 1024);
     t.set_bloom_filter(10.0, false);
     t.set_cache_index_and_filter_blocks(true);
+    // One cache for all families: a query process reads each block once and neighbours
+    // (adjacent users) share blocks.
+    t.set_block_cache(&CACHE.with(|c| c.clone()));
     o.set_block_based_table_factory(&t);
     o.set_level_compaction_dynamic_level_bytes(true);
     // zstd everywhere: level 1 where data is young and rewritten soon, level 3 with a trained
