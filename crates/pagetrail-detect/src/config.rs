@@ -863,7 +863,7 @@ statuses = [401, 403, 404]
 [composite]
 min_score = 3
 min_detectors = 2           # detectors with weight > 0
-high_score = 5              # severity high at this score, medium at min_score, else low
+high_score = 5              # high at this score when a part is high; medium at min_score; else low
 high_weight = 3
 high_weight_detectors = ["burst", "api-crawl", "export"]
 

@@ -693,12 +693,22 @@ fn composite_scoring() {
     for (k, r) in [pw, sec, tok].into_iter().enumerate() {
         five.push(with(ev(s + k as i64 * MIN, Action::Search, 0, 0), |e| e.request = r));
     }
+    // Score 6 from medium and low parts only (searches 2, space export 1, denied 1, burst 1, and
+    // dormant 1 since the account is new): worth reading, not high.
+    let mut weak = vec![ev(s, Action::SpaceExport, 0, 3)];
+    weak.extend(denied());
+    for (k, r) in [pw, sec, tok].into_iter().enumerate() {
+        weak.push(with(ev(s + HOUR + k as i64 * MIN, Action::Search, 0, 0), |e| e.request = r));
+    }
+    weak.extend(views(s + 2 * HOUR, 5 * SEC, 100, 35));
+    weak.sort_by_key(|e| e.ts_ms);
     let alerts = run(
         &["composite"],
         vec![
             user("two", two),
             user("four", four),
             user("five", five),
+            user("weak", weak),
             user("one", vec![ev(s, Action::SpaceExport, 0, 3)]),
         ],
         &w,
@@ -719,6 +729,8 @@ fn composite_scoring() {
     assert_eq!((a.severity, a.value, a.threshold), (Severity::High, 5.0, 3.0));
     assert_eq!((a.start_ms, a.end_ms), (s, s + 2 * MIN));
     assert!(of(&alerts, "one").is_empty());
+    let a = get("weak");
+    assert_eq!((a.severity, a.value), (Severity::Medium, 6.0), "{a:?}");
 }
 
 // ---- allow-lists ---------------------------------------------------------------------------
