@@ -268,6 +268,9 @@ pub fn ingest(store: &Store, paths: &[std::path::PathBuf], opts: IngestOptions) 
                 | pagetrail_ingest::IngestError::Unrecognized(_)
                 | pagetrail_ingest::IngestError::Rewritten { .. }),
             ) => {
+                if sources.len() == 1 {
+                    return Err(e.into());
+                }
                 bar.suspend(|| eprintln!("pagetrail: error: {e}"));
                 failed.push(e.to_string());
             }
