@@ -13,8 +13,11 @@ pub(crate) fn db_options(writer: bool) -> Options {
     let mut o = Options::default();
     o.create_if_missing(writer);
     o.create_missing_column_families(writer);
-    o.increase_parallelism(2);
-    o.set_max_background_jobs(2);
+    if writer {
+        // Readers never flush or compact: no background pools to start for a query.
+        o.increase_parallelism(2);
+        o.set_max_background_jobs(2);
+    }
     // Readers (secondary instances) must keep every file open to follow the primary.
     o.set_max_open_files(-1);
     // Every query is a new process: do not read each SST's properties at open.
@@ -32,7 +35,8 @@ pub(crate) fn cf_options(cf: Cf) -> Options {
     let mut t = BlockBasedOptions::default();
     // Large blocks compress better; reads are mostly range scans.
     t.set_block_size(32 * 1024);
-    t.set_bloom_filter(10.0, false);
+    // No bloom filters: reads are range scans and point gets of keys that exist, and every query
+    // is a new process that would load each SST's whole filter block to use it once.
     t.set_cache_index_and_filter_blocks(true);
     // One cache for all families: a query process reads each block once and neighbours
     // (adjacent users) share blocks.
