@@ -242,8 +242,12 @@ impl Store {
         for cf in Cf::ALL {
             self.db.flush_cf(self.cf(cf)).map_err(|e| write_error(&self.path, e))?;
         }
+        // Force rewrites the bottom level too, so every file ends up with the bottommost
+        // compression (and its trained dictionary).
+        let mut co = rocksdb::CompactOptions::default();
+        co.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
         for cf in Cf::ALL {
-            self.db.compact_range_cf(self.cf(cf), None::<&[u8]>, None::<&[u8]>);
+            self.db.compact_range_cf_opt(self.cf(cf), None::<&[u8]>, None::<&[u8]>, &co);
         }
         Ok(())
     }
