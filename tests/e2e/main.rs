@@ -7,3 +7,4 @@ mod idempotence;
 mod recount;
 mod reparse;
 mod samples;
+mod sources;

@@ -41,10 +41,11 @@ pub struct Time {
 pub enum Command {
     /// Load logs: files, directories (recursive), .gz, `-` for stdin.
     Ingest {
-        /// Force a format instead of detecting it per file (tomcat-a, tomcat-b, tomcat-c).
+        /// Force a format instead of detecting it per file: tomcat-a, tomcat-b, tomcat-c,
+        /// accesslogfilter, dc-audit, dc-audit-rest, cloud-audit, org-audit, jsonl.
         #[arg(long)]
         source_format: Option<String>,
-        /// Server time zone for sources without offsets (not needed for Tomcat access logs).
+        /// Server time zone (e.g. Europe/Berlin) for sources without offsets: AccessLogFilter lines.
         #[arg(long)]
         tz: Option<String>,
         /// The site's context path, e.g. /confluence (a leading /wiki is recognised by itself).

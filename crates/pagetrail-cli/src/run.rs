@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use pagetrail_core::time::{format_day, parse_instant, parse_span};
-use pagetrail_core::{Action, ContextPath, Variant};
+use pagetrail_core::{Action, ContextPath};
 use pagetrail_ingest::{expand_paths, IngestOptions, Ingester, Progress, Summary};
 use pagetrail_query::{By as QBy, EventFilter, ReaderRow, Target, Window};
 use pagetrail_store::{rejects, Cf, Dict, DictKind, Store};
@@ -20,17 +20,24 @@ pub fn run(args: Args) -> Result<()> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match args.command {
-        Command::Ingest { source_format, tz: _, context_path, batch_lines, paths } => {
+        Command::Ingest { source_format, tz, context_path, batch_lines, paths } => {
             let format = source_format
                 .map(|f| {
-                    Variant::from_name(&f)
-                        .with_context(|| format!("unknown --source-format '{f}' (tomcat-a, tomcat-b, tomcat-c)"))
+                    pagetrail_ingest::Format::from_name(&f).with_context(|| {
+                        format!("unknown --source-format '{f}' (tomcat-a, tomcat-b, tomcat-c, accesslogfilter, dc-audit, dc-audit-rest, cloud-audit, org-audit, jsonl)")
+                    })
                 })
                 .transpose()?;
+            let tz = tz
+                .map(|z| pagetrail_core::sources::parse_tz(&z))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--tz: {e}"))?;
+            let parse = pagetrail_core::sources::ParseOptions { tz, ..Default::default() };
             let opts = IngestOptions {
                 format,
                 context_path: ContextPath::new(&context_path),
                 batch_lines: batch_lines.max(1),
+                parse,
             };
             let store = Store::open_writer(&store_path)?;
             let (summary, secs) = ingest(&store, &paths, opts)?;
@@ -543,14 +550,17 @@ fn print_events(store: &Store, w: &Window, filter: &EventFilter, fmt: Format, ou
     ]);
     pagetrail_query::events(store, w, filter, |e| {
         let res = match fmt {
-            Format::Json => writeln!(
-                out,
-                "{}",
-                json!({"ts": instant(e.ts_ms), "user": e.user, "action": e.action.as_str(), "page_id": e.page_id, "space": e.space,
+            Format::Json => {
+                let mut v = json!({"ts": instant(e.ts_ms), "user": e.user, "action": e.action.as_str(), "page_id": e.page_id, "space": e.space,
                        "title": e.title, "status": e.status, "bytes": e.bytes, "duration_ms": e.duration_ms, "ip": e.ip,
                        "user_agent": e.user_agent, "method": e.method, "path": e.path, "query": e.query, "referer": e.referer,
-                       "source": {"file": e.file, "line": e.line}})
-            ),
+                       "source": {"file": e.file, "line": e.line}});
+                // Sources other than access logs keep their own fields here.
+                if let Ok(extra @ Value::Object(_)) = serde_json::from_str::<Value>(&e.extra) {
+                    v["extra"] = extra;
+                }
+                writeln!(out, "{v}")
+            }
             Format::Csv => {
                 csv_rows.push(vec![
                     instant(e.ts_ms),

@@ -14,7 +14,7 @@ mod writer;
 use std::path::PathBuf;
 
 pub use input::{expand_paths, Source};
-pub use writer::{FileOutcome, IngestOptions, Ingester, Progress, Summary};
+pub use writer::{FileOutcome, Format, IngestOptions, Ingester, Progress, Summary};
 
 /// What stops a source from being ingested. Each names the file.
 #[derive(Debug, thiserror::Error)]

@@ -40,6 +40,8 @@ pub struct EventOut {
     pub referer: String,
     pub file: String,
     pub line: u64,
+    /// The source's own fields without a column, as a JSON object; empty for access logs.
+    pub extra: String,
 }
 
 /// Point lookups with a cache: an event listing names few distinct strings.
@@ -148,7 +150,18 @@ fn shape(
         0 => None,
         s => Some(names.get(DictKind::Space, s)?),
     };
-    let title = match cls.title.clone() {
+    // Audit sources name the page without a URL: take it from the stored page reference.
+    let named = if r.page != 0 && cls.page_id.is_none() && cls.title.is_none() {
+        name(names.store, DictKind::Page, r.page)?.and_then(|b| pagetrail_store::dict::page_ref_from_bytes(&b))
+    } else {
+        None
+    };
+    let (ref_id, ref_space, ref_title) = match named {
+        Some(PageRef::Id(n)) => (Some(n), None, None),
+        Some(PageRef::Titled { space, title }) => (None, Some(space), Some(title)),
+        None => (None, None, None),
+    };
+    let title = match cls.title.clone().or(ref_title) {
         Some(t) => Some(t),
         None if r.page != 0 => catalog_title(names.store, pm.canon(r.page))?,
         None => None,
@@ -157,8 +170,8 @@ fn shape(
         ts_ms: r.ts_ms,
         user: String::from_utf8_lossy(users.name(u).unwrap_or(b"?")).into_owned(),
         action: r.action,
-        page_id: cls.page_id,
-        space: cls.space.clone().or(resolved_space),
+        page_id: cls.page_id.or(ref_id),
+        space: cls.space.clone().or(ref_space).or(resolved_space),
         title,
         status: r.status,
         bytes: r.bytes,
@@ -171,6 +184,7 @@ fn shape(
         referer: names.get(DictKind::Referer, r.referer)?,
         file: names.get(DictKind::File, r.file)?,
         line: r.line,
+        extra: names.get(DictKind::Extra, r.extra)?,
     })
 }
 

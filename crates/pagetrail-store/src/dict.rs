@@ -25,6 +25,8 @@ pub enum DictKind {
     Method = 8,
     /// Source file names as given on the command line (chain of custody).
     File = 9,
+    /// A source's own fields without a column, as a JSON object.
+    Extra = 10,
 }
 
 impl DictKind {

@@ -11,7 +11,9 @@ use pagetrail_core::Action;
 
 use crate::{Result, Store};
 
-const VERSION: u8 = 1;
+/// Version 2 adds the `extra` column; version 1 groups (no such column) still decode.
+const VERSION: u8 = 2;
+const VERSION_1: u8 = 1;
 const CODEC_PLAIN: u8 = 0;
 const CODEC_ZSTD: u8 = 1;
 
@@ -35,6 +37,9 @@ pub struct EventRow {
     /// Source file name (dictionary `File`) and 1-based line number.
     pub file: u32,
     pub line: u64,
+    /// The source's own fields that have no column (audit action keys, categories, ...), as a
+    /// JSON object (dictionary `Extra`); 0 for none, as for every access-log line.
+    pub extra: u32,
 }
 
 /// The key of a group.
@@ -95,6 +100,9 @@ impl Group {
             put_i64(&mut body, r.line as i64 - prev_line);
             prev_line = r.line as i64;
         }
+        for r in rows {
+            put_u64(&mut body, u64::from(r.extra));
+        }
         out.clear();
         out.push(VERSION);
         if body.len() > zstd_over {
@@ -114,7 +122,7 @@ impl Group {
     /// Decodes a group whose first event is at `base_ts_ms` (from the key).
     pub fn decode(base_ts_ms: i64, value: &[u8]) -> std::result::Result<Vec<EventRow>, String> {
         let (&version, rest) = value.split_first().ok_or("empty event group")?;
-        if version != VERSION {
+        if version != VERSION && version != VERSION_1 {
             return Err(format!("event group version {version}"));
         }
         let (&codec, rest) = rest.split_first().ok_or("event group without codec")?;
@@ -132,11 +140,11 @@ impl Group {
             }
             c => return Err(format!("event group codec {c}")),
         };
-        decode_body(base_ts_ms, body).ok_or_else(|| "truncated event group".to_string())
+        decode_body(base_ts_ms, body, version >= 2).ok_or_else(|| "truncated event group".to_string())
     }
 }
 
-fn decode_body(base: i64, body: &[u8]) -> Option<Vec<EventRow>> {
+fn decode_body(base: i64, body: &[u8], has_extra: bool) -> Option<Vec<EventRow>> {
     let mut r = Reader::new(body);
     let n = r.u64().ok()? as usize;
     if n > body.len() {
@@ -160,6 +168,7 @@ fn decode_body(base: i64, body: &[u8]) -> Option<Vec<EventRow>> {
             agent: 0,
             file: 0,
             line: 0,
+            extra: 0,
         });
     }
     for row in rows.iter_mut() {
@@ -200,6 +209,11 @@ fn decode_body(base: i64, body: &[u8]) -> Option<Vec<EventRow>> {
         line += r.i64().ok()?;
         row.line = u64::try_from(line).ok()?;
     }
+    if has_extra {
+        for row in rows.iter_mut() {
+            row.extra = r.u32().ok()?;
+        }
+    }
     r.is_empty().then_some(rows)
 }
 
@@ -238,23 +252,26 @@ mod tests {
         (
             (0i64..4_000_000_000_000, 0u8..11, any::<u16>(), any::<u64>(), any::<u32>()),
             (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>()),
-            (any::<u32>(), any::<u32>(), 0u64..u64::MAX / 4),
+            (any::<u32>(), any::<u32>(), 0u64..u64::MAX / 4, any::<u32>()),
         )
             .prop_map(
-                |((ts, a, status, bytes, dur), (page, method, request, referer, addr), (agent, file, line))| EventRow {
-                    ts_ms: ts,
-                    action: Action::from_u8(a).unwrap(),
-                    status,
-                    bytes,
-                    duration_ms: dur,
-                    page,
-                    method,
-                    request,
-                    referer,
-                    addr,
-                    agent,
-                    file,
-                    line,
+                |((ts, a, status, bytes, dur), (page, method, request, referer, addr), (agent, file, line, extra))| {
+                    EventRow {
+                        ts_ms: ts,
+                        action: Action::from_u8(a).unwrap(),
+                        status,
+                        bytes,
+                        duration_ms: dur,
+                        page,
+                        method,
+                        request,
+                        referer,
+                        addr,
+                        agent,
+                        file,
+                        line,
+                        extra,
+                    }
                 },
             )
     }
@@ -267,6 +284,32 @@ mod tests {
             Group::encode(&rows, zstd_over, &mut buf);
             prop_assert_eq!(Group::decode(rows[0].ts_ms, &buf).unwrap(), rows);
         }
+    }
+
+    #[test]
+    fn version_1_groups_still_decode() {
+        let row = EventRow {
+            ts_ms: 7,
+            action: Action::Search,
+            status: 200,
+            bytes: 3,
+            duration_ms: 4,
+            page: 0,
+            method: 1,
+            request: 2,
+            referer: 0,
+            addr: 3,
+            agent: 4,
+            file: 5,
+            line: 6,
+            extra: 0,
+        };
+        let mut v2 = Vec::new();
+        Group::encode(std::slice::from_ref(&row), usize::MAX, &mut v2);
+        // A v1 group is the v2 layout without the trailing extra column.
+        let mut v1 = v2[..v2.len() - 1].to_vec();
+        v1[0] = VERSION_1;
+        assert_eq!(Group::decode(7, &v1).unwrap(), vec![row]);
     }
 
     #[test]
@@ -285,6 +328,7 @@ mod tests {
             agent: 1,
             file: 1,
             line: 9,
+            extra: 0,
         };
         let mut buf = Vec::new();
         Group::encode(&[row.clone(), row], usize::MAX, &mut buf);

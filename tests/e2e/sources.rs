@@ -1,0 +1,65 @@
+//! Sources other than the Tomcat access log (issue 4, in progress): AccessLogFilter lines, the
+//! DC audit file and REST export, JSON Lines; rejects, extra fields and idempotence.
+
+use pagetrail_tests::{json, jsonl, run};
+
+fn sources() -> std::path::PathBuf {
+    pagetrail_tests::samples().join("../sources")
+}
+
+#[test]
+fn mixed_sources_folder() {
+    let d = tempfile::tempdir().unwrap();
+    let store = d.path().join("store");
+    let dir = sources();
+    let s = json(&store, &["ingest", "--tz", "Europe/Berlin", dir.to_str().unwrap()]);
+    // 5 AccessLogFilter lines (1 other log line, 1 torn), 3 audit records (1 skipped kind, 1
+    // torn), 3 JSON Lines (1 bad timestamp).
+    assert_eq!((s["files"].as_u64(), s["lines"].as_u64()), (Some(3), Some(11)), "{s}");
+    assert_eq!((s["events"].as_u64(), s["reads"].as_u64()), (Some(6), Some(5)), "{s}");
+    assert_eq!((s["noise"].as_u64(), s["rejected"].as_u64()), (Some(2), Some(3)), "{s}");
+
+    // AccessLogFilter has no zone: --tz made 10:15:09,417 Berlin summer time 08:15:09.417Z.
+    let anna = jsonl(&store, &["events", "--user", "anna"]);
+    assert_eq!(anna[0]["ts"], "2026-03-30T08:15:09.417Z");
+    assert_eq!((&anna[0]["space"], &anna[0]["title"]), (&"ENG".into(), &"Deploy Runbook".into()));
+    assert_eq!(anna[0]["status"], 0, "AccessLogFilter records no status");
+    // The audit record stands under the user key until a directory maps it (contract §5a).
+    let key = jsonl(&store, &["events", "--user", "2c9580827d4a06e8017d4a07c3e10000"]);
+    assert_eq!(key.len(), 1);
+    assert_eq!((&key[0]["action"], &key[0]["page_id"]), (&"download".into(), &1234567.into()));
+    assert_eq!(key[0]["extra"]["audit_action"], "audit.logging.summary.attachment.downloaded");
+    assert_eq!(key[0]["ip"], "203.0.113.50");
+    // Reads without an HTTP status count (contract §3).
+    let who = json(&store, &["who-read", "--page", "1234567"]);
+    assert_eq!(who["rows"][0]["user"], "2c9580827d4a06e8017d4a07c3e10000");
+    let rej = jsonl(&store, &["rejects"]);
+    let reasons: Vec<&str> = rej.iter().map(|r| r["reason"].as_str().unwrap()).collect();
+    assert_eq!(reasons, ["truncated JSON", "line ends before the user", "bad or missing timestamp"]);
+
+    // Without --tz the AccessLogFilter lines are rejects that say why.
+    let other = d.path().join("no-tz");
+    json(&other, &["ingest", dir.join("atlassian-confluence.log").to_str().unwrap()]);
+    let rej = jsonl(&other, &["rejects"]);
+    assert!(rej.iter().any(|r| r["reason"] == "AccessLogFilter timestamps have no zone: --tz is required"), "{rej:?}");
+
+    let again = json(&store, &["ingest", "--tz", "Europe/Berlin", dir.to_str().unwrap()]);
+    assert_eq!((again["events"].as_u64(), again["duplicates"].as_u64()), (Some(0), Some(11)), "{again}");
+}
+
+#[test]
+fn whole_file_json_export_and_a_bad_format_name() {
+    let d = tempfile::tempdir().unwrap();
+    let store = d.path().join("store");
+    let f = sources().join("dc-audit-export.json");
+    let s = json(&store, &["ingest", "--source-format", "dc-audit-rest", f.to_str().unwrap()]);
+    assert_eq!((s["events"].as_u64(), s["reads"].as_u64()), (Some(2), Some(2)), "{s}");
+    let ev = jsonl(&store, &["events"]);
+    assert_eq!(ev[0]["user"], "jsmith", "a username in author.uri wins over the user key");
+    assert_eq!((&ev[1]["action"], &ev[1]["page_id"]), (&"export".into(), &1234999.into()));
+    let again = json(&store, &["ingest", "--source-format", "dc-audit-rest", f.to_str().unwrap()]);
+    assert_eq!((again["events"].as_u64(), again["duplicates"].as_u64()), (Some(0), Some(2)), "{again}");
+    let o = run(&store, &["ingest", "--source-format", "nonsense", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown --source-format 'nonsense'"));
+}
