@@ -63,3 +63,50 @@ fn whole_file_json_export_and_a_bad_format_name() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown --source-format 'nonsense'"));
 }
+
+/// The user directory puts a user key's events under the person's username, and loading it
+/// (and the catalog) after the logs gives the same answers as loading them first.
+#[test]
+fn directory_and_catalog_before_or_after_the_logs_give_the_same_answers() {
+    let d = tempfile::tempdir().unwrap();
+    let (srcs, samples) = (sources(), pagetrail_tests::samples());
+    let users = srcs.join("users.csv");
+    let catalog = samples.join("catalog.csv");
+    let logs = ["ingest", "--tz", "Europe/Berlin", srcs.to_str().unwrap(), samples.to_str().unwrap()];
+
+    let first = d.path().join("first");
+    json(&first, &["users", users.to_str().unwrap()]);
+    json(&first, &["catalog", catalog.to_str().unwrap()]);
+    json(&first, &logs);
+    let after = d.path().join("after");
+    json(&after, &logs);
+    let before_dir = json(&after, &["who-read", "--page", "1234567"]);
+    assert!(before_dir.to_string().contains("2c9580827d4a06e8017d4a07c3e10000"), "{before_dir}");
+    assert_eq!(json(&after, &["users", users.to_str().unwrap()])["users"], 2);
+    json(&after, &["catalog", catalog.to_str().unwrap()]);
+
+    for q in [
+        vec!["who-read", "--page", "1234567"],
+        vec!["who-read", "--page", "777001"],
+        vec!["who-read", "--space", "ENG"],
+        vec!["who-read", "--space", "OPS"],
+        vec!["top-readers", "--by", "events"],
+        vec!["top-readers", "--space", "ENG"],
+        vec!["user", "mallory"],
+        vec!["user", "jsmith"],
+        vec!["stats"],
+    ] {
+        let (mut a, mut b) = (json(&first, &q), json(&after, &q));
+        a.as_object_mut().unwrap().remove("bytes_on_disk");
+        b.as_object_mut().unwrap().remove("bytes_on_disk");
+        assert_eq!(a, b, "{q:?}");
+    }
+    // mallory's access-log reads and the audit download under the user key are one person.
+    let m = json(&after, &["user", "mallory"]);
+    assert_eq!(m["events"], 3, "{m}");
+    let via_key = json(&after, &["user", "2c9580827d4a06e8017d4a07c3e10000"]);
+    assert_eq!(via_key["user"], "mallory");
+    let evs = jsonl(&after, &["events", "--user", "mallory", "--action", "download"]);
+    assert_eq!(evs.len(), 2, "{evs:?}");
+    assert!(evs.iter().all(|e| e["user"] == "mallory"));
+}

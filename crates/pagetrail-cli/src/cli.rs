@@ -59,6 +59,8 @@ pub enum Command {
     },
     /// Load page metadata: CSV with page_id,space_key,title.
     Catalog { file: PathBuf },
+    /// Load the user directory: CSV with username,user_key,account_id,display_name.
+    Users { file: PathBuf },
     /// Lines that could not be parsed.
     Rejects {
         /// Only this source file (as it was named when ingested).

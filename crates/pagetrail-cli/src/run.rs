@@ -54,6 +54,17 @@ pub fn run(args: Args) -> Result<()> {
                 Format::Table => writeln!(out, "loaded {} catalog pages from {}", count(n), file.display())?,
             }
         }
+        Command::Users { file } => {
+            let store = Store::open_writer(&store_path)?;
+            let mut ing = Ingester::new(&store, IngestOptions::default())?;
+            let n = ing.load_users(&file)?;
+            ing.finish()?;
+            match fmt {
+                Format::Json => writeln!(out, "{}", json!({ "users": n }))?,
+                Format::Csv => output::csv(&mut out, &["users"], [vec![n.to_string()]])?,
+                Format::Table => writeln!(out, "loaded {} directory entries from {}", count(n), file.display())?,
+            }
+        }
         Command::Rejects { file } => {
             let store = Store::open_reader(&store_path)?;
             print_rejects(&store, file.as_deref(), fmt, &mut out)?;

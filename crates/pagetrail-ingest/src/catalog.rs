@@ -34,6 +34,33 @@ pub fn read_catalog(path: &Path) -> Result<Vec<(u64, String, String)>> {
     Ok(rows)
 }
 
+/// Reads a user directory CSV (contract §5a): `username,user_key,account_id,display_name`
+/// (any order; further columns ignored). Returns (username, user_key, account_id) per row.
+pub fn read_users(path: &Path) -> Result<Vec<(String, String, String)>> {
+    let err = |line: u64, msg: String| IngestError::Catalog { path: path.to_owned(), line, msg };
+    let file = std::fs::File::open(path).map_err(|source| IngestError::Io { path: path.to_owned(), source })?;
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(file);
+    let headers = rdr.headers().map_err(|e| err(1, e.to_string()))?.clone();
+    let col = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let cu = col("username").ok_or_else(|| err(1, "the header has no `username` column".into()))?;
+    let (ck, ca) = (col("user_key"), col("account_id"));
+    if ck.is_none() && ca.is_none() {
+        return Err(err(1, "the header has neither `user_key` nor `account_id`".into()));
+    }
+    let mut rows = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| err(e.position().map_or(0, |p| p.line()), e.to_string()))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let get = |c: Option<usize>| c.and_then(|i| rec.get(i)).map(|s| s.trim().to_owned()).unwrap_or_default();
+        let user = get(Some(cu));
+        if user.is_empty() || user == "-" {
+            return Err(err(line, "empty username".into()));
+        }
+        rows.push((user, get(ck), get(ca)));
+    }
+    Ok(rows)
+}
+
 impl Ingester<'_> {
     /// Loads a catalog file; returns the number of rows.
     pub fn load_catalog(&mut self, path: &Path) -> Result<u64> {
@@ -41,11 +68,34 @@ impl Ingester<'_> {
         self.apply_catalog(&rows)?;
         Ok(rows.len() as u64)
     }
+
+    /// Loads a user directory; returns the number of rows.
+    pub fn load_users(&mut self, path: &Path) -> Result<u64> {
+        let rows = read_users(path)?;
+        self.apply_users(&rows)?;
+        Ok(rows.len() as u64)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_user_directories() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("u.csv");
+        std::fs::write(&p, "display_name,username,account_id,user_key\n\"Smith, J\",JSmith,acc-1,\nA,anna,,key-2\n")
+            .unwrap();
+        assert_eq!(
+            read_users(&p).unwrap(),
+            vec![("JSmith".into(), "".into(), "acc-1".into()), ("anna".into(), "key-2".into(), "".into())]
+        );
+        std::fs::write(&p, "username,user_key\n,key-3\n").unwrap();
+        assert!(read_users(&p).unwrap_err().to_string().contains("line 2: empty username"));
+        std::fs::write(&p, "username,display_name\nanna,A\n").unwrap();
+        assert!(read_users(&p).unwrap_err().to_string().contains("neither"));
+    }
 
     #[test]
     fn reads_quoted_rows_and_reports_bad_ones() {

@@ -6,7 +6,7 @@
 //! followed by a re-run leaves what one clean run leaves.
 
 mod catalog;
-pub use catalog::read_catalog;
+pub use catalog::{read_catalog, read_users};
 mod input;
 mod pages;
 mod writer;

@@ -658,6 +658,26 @@ impl<'s> Ingester<'s> {
         }
     }
 
+    /// Applies user-directory rows (username, user key, account id): the key and the account id
+    /// become aliases of the username, for every event stored before or after. Atomic.
+    pub fn apply_users(&mut self, rows: &[(String, String, String)]) -> Result<()> {
+        let d = &mut self.dicts;
+        let b = &mut self.batch;
+        for (user, key, account) in rows {
+            let canon = d.users.intern(fold_user(user).as_bytes(), b);
+            for alias in [key, account] {
+                if alias.is_empty() {
+                    continue;
+                }
+                let a = d.users.intern(fold_user(alias).as_bytes(), b);
+                if a != canon {
+                    pagetrail_store::users::put_alias(b, a, canon);
+                }
+            }
+        }
+        self.commit(None)
+    }
+
     /// Applies catalog rows (page id, space key, title); commits them atomically.
     pub fn apply_catalog(&mut self, rows: &[(u64, String, String)]) -> Result<()> {
         let d = &mut self.dicts;

@@ -8,6 +8,7 @@ use pagetrail_core::PageRef;
 use pagetrail_detect::{Alert, Config, DetectEvent, Engine, Names, UserEvents};
 use pagetrail_index::pages::PageMeta;
 use pagetrail_store::dict::{name, page_ref_from_bytes};
+use pagetrail_store::users::UserMap;
 use pagetrail_store::{events, Cf, Dict, DictKind, Store, Totals};
 
 use crate::{PageMap, Result, Window};
@@ -91,23 +92,29 @@ pub fn detect(store: &Store, window: &Window, params: DetectParams) -> Result<Ve
     let w = pagetrail_detect::Window { from_ms: plan.from_ms, to_ms: plan.to_ms };
     let mut engine = Engine::new(params.config, w, params.enabled, params.admins);
     let from = engine.history_from_ms();
+    let um = UserMap::load(store)?;
     for (u, user) in users.iter() {
+        if um.is_alias(u) {
+            continue; // its events go with the canonical user's
+        }
         let mut evs = Vec::new();
-        events::scan_user(store, u, from, plan.to_ms, |rows| {
-            evs.extend(rows.iter().filter(|r| r.ts_ms >= from && r.ts_ms < plan.to_ms).map(|r| DetectEvent {
-                ts_ms: r.ts_ms,
-                action: r.action,
-                page: if r.page == 0 { 0 } else { pm.canon(r.page) },
-                space: pm.space(r.page),
-                status: r.status,
-                bytes: r.bytes,
-                ip: r.addr,
-                agent: r.agent,
-                request: r.request,
-                file: r.file,
-                line: r.line,
-            }));
-        })?;
+        for id in um.ids_of(u) {
+            events::scan_user(store, id, from, plan.to_ms, |rows| {
+                evs.extend(rows.iter().filter(|r| r.ts_ms >= from && r.ts_ms < plan.to_ms).map(|r| DetectEvent {
+                    ts_ms: r.ts_ms,
+                    action: r.action,
+                    page: if r.page == 0 { 0 } else { pm.canon(r.page) },
+                    space: pm.space(r.page),
+                    status: r.status,
+                    bytes: r.bytes,
+                    ip: r.addr,
+                    agent: r.agent,
+                    request: r.request,
+                    file: r.file,
+                    line: r.line,
+                }));
+            })?;
+        }
         if evs.is_empty() {
             continue;
         }

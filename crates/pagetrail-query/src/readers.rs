@@ -7,6 +7,7 @@ use pagetrail_core::{is_read, PageRef};
 use pagetrail_index::keys::{entity_key, parse, plan, Grain, Span};
 use pagetrail_index::{bitmap, readers, Counters};
 use pagetrail_store::dict::{lookup, page_ref_bytes};
+use pagetrail_store::users::UserMap;
 use pagetrail_store::{events, Cf, Cursor, Dict, DictKind, EventRow, Store, Totals};
 use roaring::RoaringBitmap;
 
@@ -188,8 +189,36 @@ fn in_parallel<T: Send>(n: u32, f: impl Fn(std::ops::Range<u32>) -> Result<T> + 
     })
 }
 
-fn finish(users: &Dict, accs: HashMap<u32, Acc>, pm: &PageMap, restrict: Option<&RoaringBitmap>) -> Vec<ReaderRow> {
-    accs.into_iter()
+impl Acc {
+    fn absorb(&mut self, o: Acc) {
+        if o.events > 0 {
+            if self.events == 0 {
+                (self.first, self.last) = (o.first, o.last);
+            } else {
+                self.first = self.first.min(o.first);
+                self.last = self.last.max(o.last);
+            }
+        }
+        self.events += o.events;
+        self.bytes += o.bytes;
+        self.pages |= o.pages;
+    }
+}
+
+fn finish(
+    users: &Dict,
+    um: &UserMap,
+    accs: HashMap<u32, Acc>,
+    pm: &PageMap,
+    restrict: Option<&RoaringBitmap>,
+) -> Vec<ReaderRow> {
+    // A user key or account id counts as the person the user directory says it is.
+    let mut merged: HashMap<u32, Acc> = HashMap::with_capacity(accs.len());
+    for (u, a) in accs {
+        merged.entry(um.canon(u)).or_default().absorb(a);
+    }
+    merged
+        .into_iter()
         .filter(|(_, a)| a.events > 0)
         .map(|(u, a)| {
             let pages = match restrict {
@@ -224,6 +253,7 @@ pub fn top_readers(
     let totals = Totals::load(store)?;
     let Some(plan) = window.plan(&totals) else { return Ok(Vec::new()) };
     let users = Dict::load(store, DictKind::User)?;
+    let um = UserMap::load(store)?;
     let pm = PageMap::load(store)?;
     let spans = spans(&plan);
     let mut accs: HashMap<u32, Acc> = HashMap::new();
@@ -254,7 +284,7 @@ pub fn top_readers(
             Some(pm.refs_in_space(sid))
         }
     };
-    let mut rows = finish(&users, accs, &pm, restrict.as_ref());
+    let mut rows = finish(&users, &um, accs, &pm, restrict.as_ref());
     match by {
         By::Pages => rank(&mut rows, |r| r.distinct_pages),
         By::Events => rank(&mut rows, |r| r.events),
@@ -304,6 +334,7 @@ pub fn who_read(store: &Store, window: &Window, target: &Target) -> Result<Vec<R
     let totals = Totals::load(store)?;
     let Some(plan) = window.plan(&totals) else { return Ok(Vec::new()) };
     let users = Dict::load(store, DictKind::User)?;
+    let um = UserMap::load(store)?;
     let pm = PageMap::load(store)?;
     let spans = spans(&plan);
     let mut accs: HashMap<u32, Acc> = HashMap::new();
@@ -350,7 +381,7 @@ pub fn who_read(store: &Store, window: &Window, target: &Target) -> Result<Vec<R
             Some(refs)
         }
     };
-    let mut rows = finish(&users, accs, &pm, restrict.as_ref());
+    let mut rows = finish(&users, &um, accs, &pm, restrict.as_ref());
     rank(&mut rows, |r| r.events);
     Ok(rows)
 }

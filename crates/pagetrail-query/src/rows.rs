@@ -7,6 +7,7 @@ use pagetrail_core::{classify, Action, ContextPath, PageRef};
 use pagetrail_index::pages::PageMeta;
 use pagetrail_store::dict::{count, lookup, name, page_ref_bytes};
 use pagetrail_store::meta::load_contexts;
+use pagetrail_store::users::UserMap;
 use pagetrail_store::{events as ev, Cf, Dict, DictKind, EventRow, Store, Totals};
 
 use crate::{PageMap, Result, Window};
@@ -75,9 +76,10 @@ pub fn events(
     let Some(plan) = window.plan(&totals) else { return Ok(()) };
     let pm = PageMap::load(store)?;
     let users = Dict::load(store, DictKind::User)?;
+    let um = UserMap::load(store)?;
     let user_ids: Vec<u32> = match &filter.user {
         Some(u) => match lookup(store, DictKind::User, fold_user(u).as_bytes())? {
-            Some(id) => vec![id],
+            Some(id) => um.ids_of(um.canon(id)),
             None => return Ok(()),
         },
         None => (1..=users.len() as u32).collect(),
@@ -114,7 +116,7 @@ pub fn events(
     let mut names = Names { store, cache: HashMap::new() };
     let mut shaped = Vec::with_capacity(rows.len());
     for (u, r) in rows {
-        let e = shape(&mut names, &users, &contexts, &pm, u, &r)?;
+        let e = shape(&mut names, &users, &contexts, &pm, um.canon(u), &r)?;
         if let Some(sid) = space_id {
             let named = names.get(DictKind::Space, sid)?;
             let in_space = (r.page != 0 && pm.space(r.page) == sid) || e.space.as_deref() == Some(named.as_str());
@@ -229,7 +231,7 @@ pub fn stats(store: &Store) -> Result<Stats> {
         lines: t.lines,
         noise: t.noise,
         rejected: t.rejected,
-        users: u64::from(count(store, DictKind::User)?),
+        users: u64::from(count(store, DictKind::User)?) - UserMap::load(store)?.aliases() as u64,
         pages: pm.distinct(&read),
         spaces: u64::from(count(store, DictKind::Space)?),
         first_ms: (t.events > 0).then_some(t.first_ms),

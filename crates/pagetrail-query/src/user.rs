@@ -6,6 +6,7 @@ use pagetrail_core::event::fold_user;
 use pagetrail_core::is_read;
 use pagetrail_core::time::day_of;
 use pagetrail_store::dict::{lookup, name};
+use pagetrail_store::users::UserMap;
 use pagetrail_store::{events, DictKind, Store, Totals};
 use roaring::RoaringBitmap;
 
@@ -65,6 +66,14 @@ pub fn user_summary(store: &Store, window: &Window, user: &str) -> Result<UserSu
     let mut out = UserSummary { user: user.clone(), ..Default::default() };
     let Some(uid) = lookup(store, DictKind::User, user.as_bytes())? else { return Ok(out) };
     out.known = true;
+    // The person behind a key or account id, with every name they were logged under.
+    let um = UserMap::load(store)?;
+    let canon = um.canon(uid);
+    if canon != uid {
+        out.user =
+            name(store, DictKind::User, canon)?.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or(user);
+    }
+    let ids = um.ids_of(canon);
     let totals = Totals::load(store)?;
     let Some(plan) = window.plan(&totals) else { return Ok(out) };
     let pm = PageMap::load(store)?;
@@ -72,35 +81,38 @@ pub fn user_summary(store: &Store, window: &Window, user: &str) -> Result<UserSu
     let mut days: BTreeMap<i64, Part> = BTreeMap::new();
     let mut spaces: HashMap<u32, Part> = HashMap::new();
     let mut sources: HashMap<(u32, u32), SourceRow> = HashMap::new();
-    events::scan_user(store, uid, plan.from_ms, plan.to_ms, |rows| {
-        for r in rows {
-            if r.ts_ms < plan.from_ms || r.ts_ms >= plan.to_ms || r.page == 0 || !is_read(r.action, r.status, true) {
-                continue;
+    for uid in ids {
+        events::scan_user(store, uid, plan.from_ms, plan.to_ms, |rows| {
+            for r in rows {
+                if r.ts_ms < plan.from_ms || r.ts_ms >= plan.to_ms || r.page == 0 || !is_read(r.action, r.status, true)
+                {
+                    continue;
+                }
+                for part in [&mut all, days.entry(day_of(r.ts_ms)).or_default()] {
+                    part.events += 1;
+                    part.bytes += r.bytes;
+                    part.pages.insert(r.page);
+                }
+                let s = pm.space(r.page);
+                if s != 0 {
+                    let part = spaces.entry(s).or_default();
+                    part.events += 1;
+                    part.bytes += r.bytes;
+                    part.pages.insert(r.page);
+                }
+                let src = sources.entry((r.addr, r.agent)).or_insert(SourceRow {
+                    first_ms: r.ts_ms,
+                    last_ms: r.ts_ms,
+                    ..Default::default()
+                });
+                src.events += 1;
+                src.first_ms = src.first_ms.min(r.ts_ms);
+                src.last_ms = src.last_ms.max(r.ts_ms);
+                out.first_ms = Some(out.first_ms.map_or(r.ts_ms, |f| f.min(r.ts_ms)));
+                out.last_ms = Some(out.last_ms.map_or(r.ts_ms, |l| l.max(r.ts_ms)));
             }
-            for part in [&mut all, days.entry(day_of(r.ts_ms)).or_default()] {
-                part.events += 1;
-                part.bytes += r.bytes;
-                part.pages.insert(r.page);
-            }
-            let s = pm.space(r.page);
-            if s != 0 {
-                let part = spaces.entry(s).or_default();
-                part.events += 1;
-                part.bytes += r.bytes;
-                part.pages.insert(r.page);
-            }
-            let src = sources.entry((r.addr, r.agent)).or_insert(SourceRow {
-                first_ms: r.ts_ms,
-                last_ms: r.ts_ms,
-                ..Default::default()
-            });
-            src.events += 1;
-            src.first_ms = src.first_ms.min(r.ts_ms);
-            src.last_ms = src.last_ms.max(r.ts_ms);
-            out.first_ms = Some(out.first_ms.map_or(r.ts_ms, |f| f.min(r.ts_ms)));
-            out.last_ms = Some(out.last_ms.map_or(r.ts_ms, |l| l.max(r.ts_ms)));
-        }
-    })?;
+        })?;
+    }
     out.events = all.events;
     out.bytes = all.bytes;
     out.distinct_pages = pm.distinct(&all.pages);

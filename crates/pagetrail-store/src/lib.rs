@@ -11,6 +11,7 @@ pub mod files;
 pub mod meta;
 mod options;
 pub mod rejects;
+pub mod users;
 
 use std::path::{Path, PathBuf};
 
