@@ -20,9 +20,21 @@ pub fn demo(dir: &Path, users: u32, days: u32, out: &mut dyn Write) -> Result<()
         }
     }
     std::fs::create_dir_all(&logs).with_context(|| logs.display().to_string())?;
-    let cfg = crate::run::gen_config(7, users, days, "2026-03-16", GenVariant::A)?;
+    // With planted incidents (a night-time API scrape, an export burst, ...), so detect has
+    // something to find; the ground truth is written beside the logs.
+    let cfg = pagetrail_gen::GenConfig {
+        incidents: true,
+        ..crate::run::gen_config(7, users, days, "2026-03-16", GenVariant::A)?
+    };
     eprintln!("generating {users} users over {days} days into {} ...", logs.display());
     let (files, g) = pagetrail_gen::generate_files(&cfg, &logs).with_context(|| logs.display().to_string())?;
+    let truth = pagetrail_gen::incidents(&cfg);
+    let mut t = std::io::BufWriter::new(
+        std::fs::File::create(dir.join("truth.jsonl")).with_context(|| dir.display().to_string())?,
+    );
+    pagetrail_gen::write_ground_truth(&truth, &mut t)?;
+    t.flush()?;
+    drop(t);
     let catalog = dir.join("catalog.csv");
     let mut f =
         std::io::BufWriter::new(std::fs::File::create(&catalog).with_context(|| catalog.display().to_string())?);
@@ -106,6 +118,32 @@ pub fn demo(dir: &Path, users: u32, days: u32, out: &mut dyn Write) -> Result<()
         }
         t.print(out)?;
     }
+    writeln!(
+        out,
+        "\n== pagetrail detect (high severity; {} incidents were planted, see {}/truth.jsonl)",
+        truth.len(),
+        dir.display()
+    )?;
+    let params = pagetrail_query::DetectParams {
+        config: pagetrail_detect::Config::default(),
+        enabled: Vec::new(),
+        admins: Default::default(),
+    };
+    let alerts = pagetrail_query::detect(&store, &all, params)?;
+    let mut t =
+        Table::new(&[("detector", false), ("user", false), ("start", false), ("value", true), ("threshold", true)]);
+    for a in alerts.iter().filter(|a| a.severity == pagetrail_detect::Severity::High).take(12) {
+        t.row(vec![
+            a.detector.into(),
+            a.user.clone(),
+            instant(a.start_ms),
+            format!("{:.0}", a.value),
+            format!("{:.0}", a.threshold),
+        ]);
+    }
+    t.print(out)?;
+    writeln!(out, "({} alerts in all; `pagetrail detect` explains each)", count(alerts.len() as u64))?;
+
     let st = pagetrail_query::stats(&store)?;
     writeln!(
         out,
