@@ -44,26 +44,12 @@ pub fn run(args: Args) -> Result<()> {
             print_summary(&mut out, fmt, &summary, secs)?;
         }
         Command::Catalog { file } => {
-            let store = Store::open_writer(&store_path)?;
-            let mut ing = Ingester::new(&store, IngestOptions::default())?;
-            let n = ing.load_catalog(&file)?;
-            ing.finish()?;
-            match fmt {
-                Format::Json => writeln!(out, "{}", json!({ "pages": n }))?,
-                Format::Csv => output::csv(&mut out, &["pages"], [vec![n.to_string()]])?,
-                Format::Table => writeln!(out, "loaded {} catalog pages from {}", count(n), file.display())?,
-            }
+            let n = load_side_file(&store_path, |ing| ing.load_catalog(&file))?;
+            print_loaded(&mut out, fmt, "pages", n, &format!("catalog pages from {}", file.display()))?;
         }
         Command::Users { file } => {
-            let store = Store::open_writer(&store_path)?;
-            let mut ing = Ingester::new(&store, IngestOptions::default())?;
-            let n = ing.load_users(&file)?;
-            ing.finish()?;
-            match fmt {
-                Format::Json => writeln!(out, "{}", json!({ "users": n }))?,
-                Format::Csv => output::csv(&mut out, &["users"], [vec![n.to_string()]])?,
-                Format::Table => writeln!(out, "loaded {} directory entries from {}", count(n), file.display())?,
-            }
+            let n = load_side_file(&store_path, |ing| ing.load_users(&file))?;
+            print_loaded(&mut out, fmt, "users", n, &format!("directory entries from {}", file.display()))?;
         }
         Command::Rejects { file } => {
             let store = Store::open_reader(&store_path)?;
@@ -231,6 +217,27 @@ pub fn run(args: Args) -> Result<()> {
         Command::Demo { dir, users, days } => crate::demo::demo(&dir, users, days, &mut out)?,
     }
     out.flush()?;
+    Ok(())
+}
+
+/// Loads a catalog or user directory as the store's writer.
+fn load_side_file(
+    store_path: &std::path::Path,
+    load: impl FnOnce(&mut Ingester<'_>) -> pagetrail_ingest::Result<u64>,
+) -> Result<u64> {
+    let store = Store::open_writer(store_path)?;
+    let mut ing = Ingester::new(&store, IngestOptions::default())?;
+    let n = load(&mut ing)?;
+    ing.finish()?;
+    Ok(n)
+}
+
+fn print_loaded(out: &mut dyn Write, fmt: Format, key: &str, n: u64, what: &str) -> Result<()> {
+    match fmt {
+        Format::Json => writeln!(out, "{}", json!({ key: n }))?,
+        Format::Csv => output::csv(out, &[key], [vec![n.to_string()]])?,
+        Format::Table => writeln!(out, "loaded {} {what}", count(n))?,
+    }
     Ok(())
 }
 
