@@ -110,3 +110,48 @@ fn directory_and_catalog_before_or_after_the_logs_give_the_same_answers() {
     assert_eq!(evs.len(), 2, "{evs:?}");
     assert!(evs.iter().all(|e| e["user"] == "mallory"));
 }
+
+/// An audit "attachment downloaded" record and the access-log line of the same download are one
+/// read, whichever arrives first; an audit download with no such line is a read of its own.
+#[test]
+fn one_download_in_two_sources_is_one_read_in_either_order() {
+    let d = tempfile::tempdir().unwrap();
+    let export = sources().join("dc-audit-export.json");
+    // jsmith's browser download of the attachment the audit export records at 09:30:00.000Z.
+    let access = d.path().join("conf_access_log.2026-03-30.log");
+    std::fs::write(
+        &access,
+        "[30/Mar/2026:11:30:01 +0200] jsmith http-nio-8090-exec-1 10.20.1.15 GET /download/attachments/1234999/plan.pdf?version=1&api=v2 HTTP/1.1 200 30ms 81234 - Mozilla/5.0 (X11)\n",
+    )
+    .unwrap();
+    let (a, b) = (d.path().join("audit-first"), d.path().join("access-first"));
+    json(&a, &["ingest", "--source-format", "dc-audit-rest", export.to_str().unwrap()]);
+    json(&a, &["ingest", access.to_str().unwrap()]);
+    json(&b, &["ingest", access.to_str().unwrap()]);
+    json(&b, &["ingest", "--source-format", "dc-audit-rest", export.to_str().unwrap()]);
+    for q in [vec!["who-read", "--page", "1234999"], vec!["user", "jsmith"], vec!["top-readers"], vec!["stats"]] {
+        let (mut x, mut y) = (json(&a, &q), json(&b, &q));
+        x.as_object_mut().unwrap().remove("bytes_on_disk");
+        y.as_object_mut().unwrap().remove("bytes_on_disk");
+        assert_eq!(x, y, "{q:?}");
+    }
+    let who = json(&a, &["who-read", "--page", "1234999"]);
+    // The download once (with the access log's bytes) and the Word export: two reads, not three.
+    assert_eq!((who["rows"][0]["events"].as_u64(), who["rows"][0]["bytes"].as_u64()), (Some(2), Some(81_234)), "{who}");
+    assert_eq!(json(&a, &["stats"])["reads"], 2);
+    // Both records stay in the raw lookback.
+    assert_eq!(jsonl(&a, &["events", "--user", "jsmith", "--action", "download"]).len(), 2);
+
+    // An audit download with no access-log line counts on its own, under the person once the
+    // directory is loaded.
+    let c = d.path().join("alone");
+    json(&c, &["ingest", sources().join("20260330-00000.audit.log").to_str().unwrap()]);
+    json(&c, &["users", sources().join("users.csv").to_str().unwrap()]);
+    let who = json(&c, &["who-read", "--page", "1234567"]);
+    assert_eq!(
+        (who["rows"][0]["user"].as_str(), who["rows"][0]["events"].as_u64()),
+        (Some("mallory"), Some(1)),
+        "{who}"
+    );
+    assert_eq!(json(&c, &["stats"])["reads"], 1);
+}

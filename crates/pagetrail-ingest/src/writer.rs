@@ -10,6 +10,7 @@ use pagetrail_index::keys::{entity_key, Grain};
 use pagetrail_index::pages::PageModel;
 use pagetrail_index::readers::{self, Readers};
 use pagetrail_index::{bitmap, Counters};
+use pagetrail_store::audit::AuditDownload;
 use pagetrail_store::dict::page_ref_bytes;
 use pagetrail_store::files::{hash, HEAD_LEN};
 use pagetrail_store::meta::{load_batch_seq, save_batch_seq};
@@ -384,8 +385,15 @@ impl<'s> Ingester<'s> {
         let variant = match format {
             Format::Tomcat(v) => v,
             Format::Source(f) => {
+                let audit = matches!(
+                    f,
+                    SourceFormat::DcAudit
+                        | SourceFormat::DcAuditRest
+                        | SourceFormat::CloudAudit
+                        | SourceFormat::OrgAudit
+                );
                 return match sources::parse_line(f, text, popts) {
-                    Ok(Some(ev)) => self.accept_source(ev, file, line),
+                    Ok(Some(ev)) => self.accept_source(ev, file, line, audit),
                     // Lines of the file that are not access events (other log lines, skipped audit kinds).
                     Ok(None) => {
                         self.totals.noise += 1;
@@ -456,7 +464,7 @@ impl<'s> Ingester<'s> {
     }
 
     /// Stores one event of a non-Tomcat source, the same way as an access-log line.
-    fn accept_source(&mut self, ev: SourceEvent, file: u32, line: u64) {
+    fn accept_source(&mut self, ev: SourceEvent, file: u32, line: u64, audit: bool) {
         let d = &mut self.dicts;
         let b = &mut self.batch;
         let ts = ev.ts_ms;
@@ -519,9 +527,15 @@ impl<'s> Ingester<'s> {
         self.totals.first_ms = self.totals.first_ms.min(ts);
         self.totals.last_ms = self.totals.last_ms.max(ts);
         if let Some(p) = page.filter(|_| read) {
-            self.reads.push(ReadFact { user, page: p, ts_ms: ts, bytes: ev.bytes });
-            self.totals.reads += 1;
             self.summary.reads += 1;
+            if audit && ev.action == Action::Download {
+                // Counted by readers unless the access log has the same download (audit.rs).
+                let d = AuditDownload { ts_ms: ts, file, line, user, page: p, bytes: ev.bytes };
+                pagetrail_store::audit::put(&mut self.batch, &d);
+            } else {
+                self.reads.push(ReadFact { user, page: p, ts_ms: ts, bytes: ev.bytes });
+                self.totals.reads += 1;
+            }
         }
     }
 

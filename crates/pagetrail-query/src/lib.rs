@@ -4,6 +4,7 @@
 //! in the middle, daily rows at the ends); partial days at the window's edges are recounted
 //! from the raw events, so `--last 90d` is as exact as a day-aligned window.
 
+mod audit;
 mod detect;
 mod pagemap;
 mod readers;

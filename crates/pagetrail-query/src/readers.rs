@@ -11,6 +11,7 @@ use pagetrail_store::users::UserMap;
 use pagetrail_store::{events, Cf, Cursor, Dict, DictKind, EventRow, Store, Totals};
 use roaring::RoaringBitmap;
 
+use crate::audit::{audit_reads, AuditReads};
 use crate::window::Plan;
 use crate::{PageMap, QueryError, ReaderRow, Result, Window};
 
@@ -154,6 +155,7 @@ fn edges_from_events(
     plan: &Plan,
     users: impl Iterator<Item = u32>,
     keep: &dyn Fn(&EventRow) -> bool,
+    audit: &AuditReads,
     accs: &mut HashMap<u32, Acc>,
 ) -> Result<()> {
     if plan.edges.is_empty() {
@@ -163,7 +165,9 @@ fn edges_from_events(
         for &(from, to) in &plan.edges {
             events::scan_user(store, u, from, to, |rows| {
                 for r in rows {
-                    if r.ts_ms >= from && r.ts_ms < to && r.page != 0 && is_read(r.action, r.status, true) && keep(r) {
+                    // Audit downloads are added from `audit` for the whole window.
+                    let counted = r.page != 0 && is_read(r.action, r.status, true) && !audit.is_audit(r.file, r.line);
+                    if r.ts_ms >= from && r.ts_ms < to && counted && keep(r) {
                         accs.entry(u).or_default().row(r);
                     }
                 }
@@ -171,6 +175,15 @@ fn edges_from_events(
         }
     }
     Ok(())
+}
+
+/// Adds the audit downloads that count (no access-log twin) and that `keep` accepts.
+fn add_audit(audit: &AuditReads, keep: &dyn Fn(u32) -> bool, accs: &mut HashMap<u32, Acc>) {
+    for d in audit.counted.iter().filter(|d| keep(d.page)) {
+        let a = accs.entry(d.user).or_default();
+        a.counters(&Counters::one(d.bytes, 0), d.ts_ms);
+        a.pages.insert(d.page);
+    }
 }
 
 /// Runs `f` over `0..n` split into one contiguous part per core (per-user index reads are
@@ -255,6 +268,7 @@ pub fn top_readers(
     let users = Dict::load(store, DictKind::User)?;
     let um = UserMap::load(store)?;
     let pm = PageMap::load(store)?;
+    let audit = audit_reads(store, plan.from_ms, plan.to_ms, &pm, &um)?;
     let spans = spans(&plan);
     let mut accs: HashMap<u32, Acc> = HashMap::new();
     let restrict = match space {
@@ -275,12 +289,13 @@ pub fn top_readers(
             }) {
                 accs.extend(part?);
             }
-            edges_from_events(store, &plan, 1..=users.len() as u32, &|_| true, &mut accs)?;
+            edges_from_events(store, &plan, 1..=users.len() as u32, &|_| true, &audit, &mut accs)?;
+            add_audit(&audit, &|_| true, &mut accs);
             None
         }
         Some(key) => {
             let Some(sid) = lookup(store, DictKind::Space, key.as_bytes())? else { return Ok(Vec::new()) };
-            space_readers(store, &plan, &spans, sid, &pm, users.len() as u32, &mut accs)?;
+            space_readers(store, &plan, sid, &pm, users.len() as u32, &audit, &mut accs)?;
             Some(pm.refs_in_space(sid))
         }
     };
@@ -298,12 +313,13 @@ pub fn top_readers(
 fn space_readers(
     store: &Store,
     plan: &Plan,
-    spans: &[Span],
     sid: u32,
     pm: &PageMap,
     n_users: u32,
+    audit: &AuditReads,
     accs: &mut HashMap<u32, Acc>,
 ) -> Result<()> {
+    let spans = &spans(plan);
     entity_users(store, Cf::SpaceUsers, sid, spans, accs)?;
     // In user order, so the cursors move forward through the families.
     let mut readers: Vec<u32> = accs.keys().copied().collect();
@@ -326,7 +342,9 @@ fn space_readers(
             }
         }
     }
-    edges_from_events(store, plan, 1..=n_users, &|r| pm.space(r.page) == sid, accs)
+    edges_from_events(store, plan, 1..=n_users, &|r| pm.space(r.page) == sid, audit, accs)?;
+    add_audit(audit, &|p| pm.space(p) == sid, accs);
+    Ok(())
 }
 
 /// Who read a page (every name it goes by) or a space, ranked by events.
@@ -336,12 +354,12 @@ pub fn who_read(store: &Store, window: &Window, target: &Target) -> Result<Vec<R
     let users = Dict::load(store, DictKind::User)?;
     let um = UserMap::load(store)?;
     let pm = PageMap::load(store)?;
-    let spans = spans(&plan);
+    let audit = audit_reads(store, plan.from_ms, plan.to_ms, &pm, &um)?;
     let mut accs: HashMap<u32, Acc> = HashMap::new();
     let restrict = match target {
         Target::Space(key) => {
             let Some(sid) = lookup(store, DictKind::Space, key.as_bytes())? else { return Ok(Vec::new()) };
-            space_readers(store, &plan, &spans, sid, &pm, users.len() as u32, &mut accs)?;
+            space_readers(store, &plan, sid, &pm, users.len() as u32, &audit, &mut accs)?;
             Some(pm.refs_in_space(sid))
         }
         Target::Page(_) | Target::Title(..) => {
@@ -374,7 +392,8 @@ pub fn who_read(store: &Store, window: &Window, target: &Target) -> Result<Vec<R
                 }
                 debug_assert!(to - from <= DAY_MS && (to - 1).div_euclid(DAY_MS) == from.div_euclid(DAY_MS));
             }
-            edges_from_events(store, &plan, edge_users.iter(), &|row| refs.contains(row.page), &mut accs)?;
+            edges_from_events(store, &plan, edge_users.iter(), &|row| refs.contains(row.page), &audit, &mut accs)?;
+            add_audit(&audit, &|p| refs.contains(p), &mut accs);
             for a in accs.values_mut() {
                 a.pages = refs.clone();
             }

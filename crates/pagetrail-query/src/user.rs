@@ -77,6 +77,7 @@ pub fn user_summary(store: &Store, window: &Window, user: &str) -> Result<UserSu
     let totals = Totals::load(store)?;
     let Some(plan) = window.plan(&totals) else { return Ok(out) };
     let pm = PageMap::load(store)?;
+    let audit = crate::audit::audit_reads(store, plan.from_ms, plan.to_ms, &pm, &um)?;
     let mut all = Part::default();
     let mut days: BTreeMap<i64, Part> = BTreeMap::new();
     let mut spaces: HashMap<u32, Part> = HashMap::new();
@@ -86,6 +87,10 @@ pub fn user_summary(store: &Store, window: &Window, user: &str) -> Result<UserSu
             for r in rows {
                 if r.ts_ms < plan.from_ms || r.ts_ms >= plan.to_ms || r.page == 0 || !is_read(r.action, r.status, true)
                 {
+                    continue;
+                }
+                // An audit download whose access-log line is stored too is that one read.
+                if audit.is_audit(r.file, r.line) && !audit.counts(r.file, r.line) {
                     continue;
                 }
                 for part in [&mut all, days.entry(day_of(r.ts_ms)).or_default()] {

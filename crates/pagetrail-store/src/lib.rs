@@ -5,6 +5,7 @@
 //! holds a consistent view while an ingest goes on). Writes go through a [`Batch`] that commits
 //! atomically across column families. The layouts are documented in `docs/storage-format.md`.
 
+pub mod audit;
 pub mod dict;
 pub mod events;
 pub mod files;
