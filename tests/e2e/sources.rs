@@ -13,11 +13,19 @@ fn mixed_sources_folder() {
     let store = d.path().join("store");
     let dir = sources();
     let s = json(&store, &["ingest", "--tz", "Europe/Berlin", dir.to_str().unwrap()]);
-    // 5 AccessLogFilter lines (1 other log line, 1 torn), 3 audit records (1 skipped kind, 1
-    // torn), 3 JSON Lines (1 bad timestamp).
-    assert_eq!((s["files"].as_u64(), s["lines"].as_u64()), (Some(3), Some(11)), "{s}");
-    assert_eq!((s["events"].as_u64(), s["reads"].as_u64()), (Some(6), Some(5)), "{s}");
-    assert_eq!((s["noise"].as_u64(), s["rejected"].as_u64()), (Some(2), Some(3)), "{s}");
+    // 5 AccessLogFilter lines (1 other log line, 1 torn), 3 DC audit records (1 skipped kind, 1
+    // torn), 2 Cloud audit records (1 not a read action), 2 organization audit events (1 login),
+    // 3 JSON Lines (1 bad timestamp).
+    assert_eq!((s["files"].as_u64(), s["lines"].as_u64()), (Some(5), Some(15)), "{s}");
+    assert_eq!((s["events"].as_u64(), s["reads"].as_u64()), (Some(8), Some(7)), "{s}");
+    assert_eq!((s["noise"].as_u64(), s["rejected"].as_u64()), (Some(4), Some(3)), "{s}");
+    let cloud = jsonl(&store, &["events", "--user", "5b10ac8d82e05b22cc7d4ef6"]);
+    assert_eq!((&cloud[0]["action"], &cloud[0]["page_id"]), (&"export".into(), &1234999.into()));
+    let org = jsonl(&store, &["events", "--user", "5b10ac8d82e05b22cc7d4ef5"]);
+    assert_eq!(
+        (&org[0]["action"], &org[0]["page_id"], &org[0]["space"]),
+        (&"view".into(), &777001.into(), &"OPS".into())
+    );
 
     // AccessLogFilter has no zone: --tz made 10:15:09,417 Berlin summer time 08:15:09.417Z.
     let anna = jsonl(&store, &["events", "--user", "anna"]);
@@ -44,7 +52,7 @@ fn mixed_sources_folder() {
     assert!(rej.iter().any(|r| r["reason"] == "AccessLogFilter timestamps have no zone: --tz is required"), "{rej:?}");
 
     let again = json(&store, &["ingest", "--tz", "Europe/Berlin", dir.to_str().unwrap()]);
-    assert_eq!((again["events"].as_u64(), again["duplicates"].as_u64()), (Some(0), Some(11)), "{again}");
+    assert_eq!((again["events"].as_u64(), again["duplicates"].as_u64()), (Some(0), Some(15)), "{again}");
 }
 
 #[test]
@@ -106,6 +114,9 @@ fn directory_and_catalog_before_or_after_the_logs_give_the_same_answers() {
     assert_eq!(m["events"], 3, "{m}");
     let via_key = json(&after, &["user", "2c9580827d4a06e8017d4a07c3e10000"]);
     assert_eq!(via_key["user"], "mallory");
+    // jsmith's organization-audit view (by account id) is jsmith's.
+    let j = jsonl(&after, &["events", "--user", "jsmith", "--page", "777001"]);
+    assert!(j.iter().any(|e| e["extra"]["event_id"] == "ev-1"), "{j:?}");
     let evs = jsonl(&after, &["events", "--user", "mallory", "--action", "download"]);
     assert_eq!(evs.len(), 2, "{evs:?}");
     assert!(evs.iter().all(|e| e["user"] == "mallory"));
@@ -154,4 +165,31 @@ fn one_download_in_two_sources_is_one_read_in_either_order() {
         "{who}"
     );
     assert_eq!(json(&c, &["stats"])["reads"], 1);
+}
+
+/// Organization audit action names are undocumented: a mapping file says which are reads.
+#[test]
+fn org_action_names_come_from_a_mapping_file() {
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("org-events.jsonl");
+    std::fs::write(
+        &log,
+        r#"{"id":"x1","type":"events","attributes":{"time":"2026-04-01T10:00:00Z","action":"confluence_page_opened","actor":{"id":"acc-9","name":"Eve"},"context":[{"id":"42","type":"page","attributes":{"title":"Plan"}}],"container":[{"id":"7","type":"space","attributes":{"key":"ENG"}}],"location":{"ip":"192.0.2.1"}}}"#
+            .to_string()
+            + "\n",
+    )
+    .unwrap();
+    let map = d.path().join("org-actions.txt");
+    std::fs::write(&map, "# our tenant's names\nconfluence_page_opened=view\n").unwrap();
+    let plain = d.path().join("plain");
+    let s = json(&plain, &["ingest", log.to_str().unwrap()]);
+    assert_eq!((s["events"].as_u64(), s["noise"].as_u64()), (Some(0), Some(1)), "unmapped actions are not events: {s}");
+    let mapped = d.path().join("mapped");
+    let s = json(&mapped, &["ingest", "--org-actions", map.to_str().unwrap(), log.to_str().unwrap()]);
+    assert_eq!((s["events"].as_u64(), s["reads"].as_u64()), (Some(1), Some(1)), "{s}");
+    assert_eq!(json(&mapped, &["who-read", "--page", "42"])["rows"][0]["user"], "acc-9");
+    std::fs::write(&map, "no equals sign\n").unwrap();
+    let o = run(&mapped, &["ingest", "--org-actions", map.to_str().unwrap(), log.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("org-actions.txt"), "{}", String::from_utf8_lossy(&o.stderr));
 }

@@ -51,6 +51,10 @@ pub enum Command {
         /// The site's context path, e.g. /confluence (a leading /wiki is recognised by itself).
         #[arg(long, default_value = "")]
         context_path: String,
+        /// Organization audit action names mapped to classes, one `key=action` a line (the
+        /// action names are not documented; the defaults are a best guess). Added to the defaults.
+        #[arg(long)]
+        org_actions: Option<PathBuf>,
         /// Lines per atomic batch (tests use small batches to crash between commits).
         #[arg(long, hide = true, default_value_t = 400_000)]
         batch_lines: usize,

@@ -20,7 +20,7 @@ pub fn run(args: Args) -> Result<()> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match args.command {
-        Command::Ingest { source_format, tz, context_path, batch_lines, paths } => {
+        Command::Ingest { source_format, tz, context_path, org_actions, batch_lines, paths } => {
             let format = source_format
                 .map(|f| {
                     pagetrail_ingest::Format::from_name(&f).with_context(|| {
@@ -32,7 +32,15 @@ pub fn run(args: Args) -> Result<()> {
                 .map(|z| pagetrail_core::sources::parse_tz(&z))
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("--tz: {e}"))?;
-            let parse = pagetrail_core::sources::ParseOptions { tz, ..Default::default() };
+            let mut parse = pagetrail_core::sources::ParseOptions { tz, ..Default::default() };
+            if let Some(p) = org_actions {
+                let text = std::fs::read_to_string(&p).with_context(|| p.display().to_string())?;
+                let mut map = pagetrail_core::sources::OrgActionMap::parse(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+                // The file's rows first (first match wins), then the defaults.
+                map.0.extend(pagetrail_core::sources::OrgActionMap::default().0);
+                parse.org_actions = map;
+            }
             let opts = IngestOptions {
                 format,
                 context_path: ContextPath::new(&context_path),

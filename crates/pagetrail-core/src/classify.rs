@@ -170,6 +170,11 @@ pub fn classify(ctx: &ContextPath, method: &str, path: &str, query: &str) -> Cla
     if p == "/admin" || p.starts_with("/admin/") {
         return Classified::of(Action::Admin);
     }
+    if let Some(code) = p.strip_prefix("/x/") {
+        // A tiny link only redirects to the page (not a read by itself), but names it.
+        let id = crate::sources::tiny_link_page_id(code.trim_end_matches('/'));
+        return Classified::page(Action::Other, id);
+    }
     Classified::of(Action::Other)
 }
 
@@ -302,6 +307,8 @@ mod tests {
         row("/template/aui/text-inline.vm", Other, None, None, None);
         row("/rest/api/content/abc", Other, None, None, None);
         row("/rest/api/content/99/history", Other, None, None, None);
+        let code = crate::sources::tiny_link_code(1234567);
+        row(&format!("/x/{code}"), Other, Some(1234567), None, None);
     }
 
     #[test]
