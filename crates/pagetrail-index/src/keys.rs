@@ -32,6 +32,19 @@ pub fn entity_key(entity: u32, grain: Grain, period: u32) -> [u8; 9] {
     k
 }
 
+/// `grain:u8 ‖ entity:u32 ‖ period:u32 ‖ user:u32`: rows of `space_user_pages`.
+pub fn entity_user_key(entity: u32, grain: Grain, period: u32, user: u32) -> [u8; 13] {
+    let mut k = [0u8; 13];
+    k[..9].copy_from_slice(&entity_key(entity, grain, period));
+    k[9..].copy_from_slice(&user.to_be_bytes());
+    k
+}
+
+/// The user of an `entity_user_key`.
+pub fn key_user(k: &[u8]) -> Option<u32> {
+    Some(u32::from_be_bytes(k.get(9..13)?.try_into().ok()?))
+}
+
 /// The prefix of every row of one entity at one grain.
 pub fn entity_prefix(grain: Grain, entity: u32) -> [u8; 5] {
     let mut k = [0u8; 5];

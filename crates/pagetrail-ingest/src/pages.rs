@@ -8,7 +8,8 @@
 
 use pagetrail_core::time::{month_of_day, month_start_day, DAY_MS};
 use pagetrail_core::varint::{put_u64, Reader};
-use pagetrail_index::keys::{entity_key, entity_prefix, parse, Grain};
+use pagetrail_index::bitmap;
+use pagetrail_index::keys::{entity_key, entity_prefix, entity_user_key, parse, Grain};
 use pagetrail_index::pages::{PageMeta, PageModel};
 use pagetrail_index::readers::{self, Readers};
 use pagetrail_index::Counters;
@@ -74,8 +75,11 @@ pub(crate) fn backfill(store: &Store, r: u32, space: u32, batch: &mut Batch<'_>)
         let month = month_of_day(i64::from(day));
         let shift = ((i64::from(day) - month_start_day(month)) * DAY_MS) as u64;
         let mut shifted = Readers::new();
+        let one = bitmap::to_bytes(&std::iter::once(r).collect());
         bad |= readers::for_each(v, |u, c| {
             shifted.insert(u, Counters { first: c.first + shift, last: c.last + shift, ..c });
+            batch.merge(Cf::SpaceUserPages, &entity_user_key(space, Grain::Day, day, u), &one);
+            batch.merge(Cf::SpaceUserPages, &entity_user_key(space, Grain::Month, month as u32, u), &one);
         })
         .is_err();
         readers::encode(&shifted, &mut buf);
@@ -95,6 +99,7 @@ pub(crate) fn rebuild_dirty(store: &Store, model: &PageModel, mut dirty: Vec<u32
         for grain in [Grain::Day, Grain::Month] {
             let lo = entity_prefix(grain, space);
             batch.delete_range(Cf::SpaceUsers, &lo, &pagetrail_store::prefix_end(&lo));
+            batch.delete_range(Cf::SpaceUserPages, &lo, &pagetrail_store::prefix_end(&lo));
         }
         for r in model.refs_in_space(space) {
             backfill(store, r, space, &mut batch)?;

@@ -6,7 +6,7 @@ use pagetrail_core::event::fold_user;
 use pagetrail_core::sources::{self, ParseOptions, SourceEvent, SourceFormat};
 use pagetrail_core::time::{day_of, month_of_day, month_start_day, DAY_MS};
 use pagetrail_core::{classify, is_read, parse_line, Action, ContextPath, PageRef, Variant};
-use pagetrail_index::keys::{entity_key, Grain};
+use pagetrail_index::keys::{entity_key, entity_user_key, Grain};
 use pagetrail_index::pages::PageModel;
 use pagetrail_index::readers::{self, Readers};
 use pagetrail_index::{bitmap, Counters};
@@ -633,6 +633,7 @@ impl<'s> Ingester<'s> {
         let mut user_pages: HashMap<[u8; 9], RoaringBitmap> = HashMap::new();
         let mut page_users: HashMap<[u8; 9], Readers> = HashMap::new();
         let mut space_users: HashMap<[u8; 9], Readers> = HashMap::new();
+        let mut space_user_pages: HashMap<[u8; 13], RoaringBitmap> = HashMap::new();
         let add = |m: &mut HashMap<[u8; 9], Readers>, k: [u8; 9], user: u32, c: Counters| {
             m.entry(k).or_default().entry(user).and_modify(|e| e.add(&c)).or_insert(c);
         };
@@ -652,6 +653,7 @@ impl<'s> Ingester<'s> {
                 }
                 if space != 0 {
                     add(&mut space_users, entity_key(space, grain, period), r.user, c);
+                    space_user_pages.entry(entity_user_key(space, grain, period, r.user)).or_default().insert(r.page);
                 }
             }
         }
@@ -663,6 +665,10 @@ impl<'s> Ingester<'s> {
         for (k, set) in user_pages {
             bitmap::encode(&set, &mut buf);
             batch.merge(Cf::UserPages, &k, &buf);
+        }
+        for (k, set) in space_user_pages {
+            bitmap::encode(&set, &mut buf);
+            batch.merge(Cf::SpaceUserPages, &k, &buf);
         }
         for (cf, map) in [(Cf::PageUsers, page_users), (Cf::SpaceUsers, space_users)] {
             for (k, list) in map {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use pagetrail_core::time::{month_start_day, DAY_MS};
 use pagetrail_core::{is_read, PageRef};
-use pagetrail_index::keys::{entity_key, parse, plan, Grain, Span};
+use pagetrail_index::keys::{entity_key, key_user, parse, plan, Grain, Span};
 use pagetrail_index::{bitmap, readers, Counters};
 use pagetrail_store::dict::{lookup, page_ref_bytes};
 use pagetrail_store::users::UserMap;
@@ -321,26 +321,21 @@ fn space_readers(
 ) -> Result<()> {
     let spans = &spans(plan);
     entity_users(store, Cf::SpaceUsers, sid, spans, accs)?;
-    // In user order, so the cursors move forward through the families.
-    let mut readers: Vec<u32> = accs.keys().copied().collect();
-    readers.sort_unstable();
-    let readers = &readers;
-    for part in in_parallel(readers.len() as u32, |range| {
-        let mut cur = UserCursors::new(store);
-        let mut out = Vec::new();
-        for i in range {
-            let u = readers[i as usize];
-            let mut pages = Acc::default();
-            user_from_index(store, &mut cur, u, spans, &mut pages, false, true)?;
-            out.push((u, pages.pages));
-        }
-        Ok(out)
-    }) {
-        for (u, pages) in part? {
-            if let Some(a) = accs.get_mut(&u) {
-                a.pages = pages;
-            }
-        }
+    // Each reader's pages in this space: one contiguous scan of `space_user_pages`.
+    let mut bad = false;
+    for s in spans {
+        let (lo, hi) = (entity_key(sid, s.grain, s.start), entity_key(sid, s.grain, s.end));
+        store.range(Cf::SpaceUserPages, &lo, &hi).visit(|k, v| {
+            let Some(u) = key_user(k) else {
+                bad = true;
+                return false;
+            };
+            bad |= bitmap::union_into(&mut accs.entry(u).or_default().pages, v).is_err();
+            !bad
+        })?;
+    }
+    if bad {
+        return Err(corrupt(store, "space_user_pages row"));
     }
     edges_from_events(store, plan, 1..=n_users, &|r| pm.space(r.page) == sid, audit, accs)?;
     add_audit(audit, &|p| pm.space(p) == sid, accs);

@@ -24,7 +24,7 @@ pub use files::FileRecord;
 pub use meta::Totals;
 
 /// The store format this build writes and reads. Bumped on any incompatible layout change.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Column families. Their names are on disk: never rename.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -39,10 +39,11 @@ pub enum Cf {
     UserPages,
     PageUsers,
     SpaceUsers,
+    SpaceUserPages,
 }
 
 impl Cf {
-    pub const ALL: [Cf; 10] = [
+    pub const ALL: [Cf; 11] = [
         Cf::Meta,
         Cf::Dict,
         Cf::Files,
@@ -53,6 +54,7 @@ impl Cf {
         Cf::UserPages,
         Cf::PageUsers,
         Cf::SpaceUsers,
+        Cf::SpaceUserPages,
     ];
 
     pub fn name(self) -> &'static str {
@@ -67,6 +69,7 @@ impl Cf {
             Cf::UserPages => "user_pages",
             Cf::PageUsers => "page_users",
             Cf::SpaceUsers => "space_users",
+            Cf::SpaceUserPages => "space_user_pages",
         }
     }
 }

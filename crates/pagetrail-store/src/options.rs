@@ -54,11 +54,11 @@ pub(crate) fn cf_options(cf: Cf) -> Options {
     o.set_bottommost_zstd_max_train_bytes(64 * 1024 * 100, true);
     o.set_write_buffer_size(match cf {
         Cf::Events => 64 << 20,
-        Cf::UserDays | Cf::UserPages | Cf::PageUsers | Cf::SpaceUsers => 48 << 20,
+        Cf::UserDays | Cf::UserPages | Cf::PageUsers | Cf::SpaceUsers | Cf::SpaceUserPages => 48 << 20,
         _ => 16 << 20,
     });
     match cf {
-        Cf::UserPages => o.set_merge_operator_associative("pagetrail.bitmap.v1", merge_bitmap),
+        Cf::UserPages | Cf::SpaceUserPages => o.set_merge_operator_associative("pagetrail.bitmap.v1", merge_bitmap),
         Cf::UserDays => o.set_merge_operator_associative("pagetrail.counters.v1", merge_counters),
         Cf::PageUsers | Cf::SpaceUsers => o.set_merge_operator_associative("pagetrail.readers.v1", merge_readers),
         _ => {}
