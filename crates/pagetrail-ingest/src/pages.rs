@@ -21,21 +21,9 @@ const DIRTY_KEY: &[u8] = b"dirty_spaces";
 
 /// Loads page metas and rebuilds the writer's model.
 pub(crate) fn load_model(store: &Store) -> Result<PageModel> {
-    let mut metas = Vec::new();
-    let mut bad = false;
-    store.prefix(Cf::Pages, b"m").visit(|k, v| match (k.get(1..5), PageMeta::decode(v)) {
-        (Some(id), Ok(m)) => {
-            metas.push((u32::from_be_bytes(id.try_into().unwrap_or_default()), m));
-            true
-        }
-        _ => {
-            bad = true;
-            false
-        }
+    let metas = store.decode_prefix(Cf::Pages, b"m", "page meta", |k, v| {
+        Some((u32::from_be_bytes(k.get(1..5)?.try_into().ok()?), PageMeta::decode(v).ok()?))
     })?;
-    if bad {
-        return Err(store.corrupt("page meta").into());
-    }
     Ok(PageModel::from_metas(metas))
 }
 

@@ -40,31 +40,14 @@ pub fn put(batch: &mut Batch<'_>, d: &AuditDownload) {
 
 /// Audit downloads with `from_ms <= ts < to_ms`, in time order.
 pub fn range(store: &Store, from_ms: i64, to_ms: i64) -> Result<Vec<AuditDownload>> {
-    let mut out = Vec::new();
-    let mut bad = false;
-    store.range(Cf::Meta, &key(from_ms, 0, 0), &key(to_ms, 0, 0)).visit(|k, v| {
-        let parsed = (|| {
-            let ts = u64::from_be_bytes(k.get(2..10)?.try_into().ok()?) as i64;
-            let file = u32::from_be_bytes(k.get(10..14)?.try_into().ok()?);
-            let line = u64::from_be_bytes(k.get(14..22)?.try_into().ok()?);
-            let user = u32::from_be_bytes(v.get(..4)?.try_into().ok()?);
-            let page = u32::from_be_bytes(v.get(4..8)?.try_into().ok()?);
-            let bytes = Reader::new(v.get(8..)?).u64().ok()?;
-            Some(AuditDownload { ts_ms: ts, file, line, user, page, bytes })
-        })();
-        match parsed {
-            Some(d) => {
-                out.push(d);
-                true
-            }
-            None => {
-                bad = true;
-                false
-            }
-        }
-    })?;
-    if bad {
-        return Err(store.corrupt("audit download entry"));
-    }
-    Ok(out)
+    store.decode_range(Cf::Meta, &key(from_ms, 0, 0), &key(to_ms, 0, 0), "audit download entry", |k, v| {
+        Some(AuditDownload {
+            ts_ms: u64::from_be_bytes(k.get(2..10)?.try_into().ok()?) as i64,
+            file: u32::from_be_bytes(k.get(10..14)?.try_into().ok()?),
+            line: u64::from_be_bytes(k.get(14..22)?.try_into().ok()?),
+            user: u32::from_be_bytes(v.get(..4)?.try_into().ok()?),
+            page: u32::from_be_bytes(v.get(4..8)?.try_into().ok()?),
+            bytes: Reader::new(v.get(8..)?).u64().ok()?,
+        })
+    })
 }

@@ -75,22 +75,7 @@ impl FileRecord {
 
 /// Every registered file.
 pub fn load_all(store: &Store) -> Result<Vec<FileRecord>> {
-    let mut out = Vec::new();
-    let mut bad = false;
-    store.prefix(Cf::Files, &[]).visit(|k, v| match FileRecord::decode(k, v) {
-        Some(r) => {
-            out.push(r);
-            true
-        }
-        None => {
-            bad = true;
-            false
-        }
-    })?;
-    if bad {
-        return Err(store.corrupt("file registry entry"));
-    }
-    Ok(out)
+    store.decode_prefix(Cf::Files, &[], "file registry entry", FileRecord::decode)
 }
 
 #[cfg(test)]

@@ -197,6 +197,45 @@ impl Store {
         Range { it, to, path: &self.path, done: false }
     }
 
+    /// Decodes every entry with `from <= key < to`; an entry `decode` rejects is a corrupt
+    /// `what`, reported with the store's path.
+    pub fn decode_range<T>(
+        &self,
+        cf: Cf,
+        from: &[u8],
+        to: &[u8],
+        what: &str,
+        mut decode: impl FnMut(&[u8], &[u8]) -> Option<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut bad = false;
+        self.range(cf, from, to).visit(|k, v| match decode(k, v) {
+            Some(t) => {
+                out.push(t);
+                true
+            }
+            None => {
+                bad = true;
+                false
+            }
+        })?;
+        if bad {
+            return Err(self.corrupt(what));
+        }
+        Ok(out)
+    }
+
+    /// [`Store::decode_range`] over the keys that start with `prefix`.
+    pub fn decode_prefix<T>(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        what: &str,
+        decode: impl FnMut(&[u8], &[u8]) -> Option<T>,
+    ) -> Result<Vec<T>> {
+        self.decode_range(cf, prefix, &prefix_end(prefix), what, decode)
+    }
+
     /// A reusable iterator over one column family: a query that visits thousands of small
     /// ranges (one per user) seeks one iterator instead of building one per range.
     pub fn cursor(&self, cf: Cf) -> Cursor<'_> {

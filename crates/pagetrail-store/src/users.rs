@@ -26,22 +26,10 @@ pub struct UserMap {
 
 impl UserMap {
     pub fn load(store: &Store) -> Result<UserMap> {
-        let mut canon = HashMap::new();
-        let mut bad = false;
-        store.prefix(Cf::Meta, b"ua").visit(|k, v| match (<[u8; 4]>::try_from(&k[2..]), <[u8; 4]>::try_from(v)) {
-            (Ok(a), Ok(c)) => {
-                canon.insert(u32::from_be_bytes(a), u32::from_be_bytes(c));
-                true
-            }
-            _ => {
-                bad = true;
-                false
-            }
+        let pairs = store.decode_prefix(Cf::Meta, b"ua", "user alias", |k, v| {
+            Some((u32::from_be_bytes(k.get(2..)?.try_into().ok()?), u32::from_be_bytes(v.try_into().ok()?)))
         })?;
-        if bad {
-            return Err(store.corrupt("user alias"));
-        }
-        Ok(UserMap { canon })
+        Ok(UserMap { canon: pairs.into_iter().collect() })
     }
 
     /// The user an id stands for.
