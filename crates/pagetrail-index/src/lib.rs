@@ -1,4 +1,5 @@
-//! The pagetrail indexes: key layouts and mergeable values (roaring bitmaps and counters).
+//! The pagetrail indexes: key layouts and mergeable values (roaring bitmaps, counters, reader
+//! lists and the detectors' daily digests).
 //!
 //! Everything here is bytes in, bytes out. The store crate registers [`bitmap::merge`] and
 //! [`counters::merge`] as RocksDB merge operators; ingest builds operands with [`keys`];
@@ -6,6 +7,7 @@
 
 pub mod bitmap;
 pub mod counters;
+pub mod digest;
 pub mod keys;
 pub mod pages;
 pub mod readers;
