@@ -6,6 +6,7 @@ use pagetrail_core::event::fold_user;
 use pagetrail_core::sources::{self, ParseOptions, SourceEvent, SourceFormat};
 use pagetrail_core::time::{day_of, month_of_day, month_start_day, DAY_MS};
 use pagetrail_core::{classify, is_read, parse_line, Action, ContextPath, PageRef, Variant};
+use pagetrail_index::digest::{self, DayDigest, DigestEvent};
 use pagetrail_index::keys::{entity_key, entity_user_key, Grain};
 use pagetrail_index::pages::PageModel;
 use pagetrail_index::readers::{self, Readers};
@@ -610,10 +611,12 @@ impl<'s> Ingester<'s> {
         }
         self.index_reads(&mut batch);
         let mut buf = Vec::new();
-        for ((user, _day), mut rows) in self.groups.drain() {
+        for ((user, day), mut rows) in self.groups.drain() {
             rows.sort_by_key(|r| (r.ts_ms, r.file, r.line));
             Group::encode(&rows, usize::MAX, &mut buf);
             batch.put(Cf::Events, &events::key(user, rows[0].ts_ms, self.batch_seq), &buf);
+            day_digest(day, &rows).encode(&mut buf);
+            batch.merge(Cf::UserDigest, &digest::key(user, day as u32), &buf);
         }
         if let Some(rec) = file {
             batch.put(Cf::Files, &rec.key(), &rec.encode());
@@ -719,6 +722,21 @@ fn intern_opt(d: &mut Dict, s: &str, b: &mut Batch<'_>) -> u32 {
     } else {
         d.intern(s.as_bytes(), b)
     }
+}
+
+/// The detectors' digest of one user's events of one UTC day (see `pagetrail_index::digest`).
+/// A read here is the same as for the indexes: a content action on a known page that succeeded.
+fn day_digest(day: i64, rows: &[EventRow]) -> DayDigest {
+    DayDigest::of_events(
+        day,
+        rows.iter().map(|r| DigestEvent {
+            ts_ms: r.ts_ms,
+            read_page: Some(r.page).filter(|&p| p != 0 && is_read(r.action, r.status, true)),
+            admin_ok: r.action == Action::Admin && (r.status == 0 || (200..300).contains(&r.status)),
+            addr: r.addr,
+            agent: r.agent,
+        }),
+    )
 }
 
 pub(crate) fn meta_key(r: u32) -> [u8; 5] {

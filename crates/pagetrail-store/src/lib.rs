@@ -24,7 +24,7 @@ pub use files::FileRecord;
 pub use meta::Totals;
 
 /// The store format this build writes and reads. Bumped on any incompatible layout change.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Column families. Their names are on disk: never rename.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,10 +40,11 @@ pub enum Cf {
     PageUsers,
     SpaceUsers,
     SpaceUserPages,
+    UserDigest,
 }
 
 impl Cf {
-    pub const ALL: [Cf; 11] = [
+    pub const ALL: [Cf; 12] = [
         Cf::Meta,
         Cf::Dict,
         Cf::Files,
@@ -55,6 +56,7 @@ impl Cf {
         Cf::PageUsers,
         Cf::SpaceUsers,
         Cf::SpaceUserPages,
+        Cf::UserDigest,
     ];
 
     pub fn name(self) -> &'static str {
@@ -70,6 +72,7 @@ impl Cf {
             Cf::PageUsers => "page_users",
             Cf::SpaceUsers => "space_users",
             Cf::SpaceUserPages => "space_user_pages",
+            Cf::UserDigest => "user_digest",
         }
     }
 }

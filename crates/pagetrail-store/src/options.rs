@@ -1,6 +1,6 @@
 //! RocksDB options per column family, and the merge operators of the index families.
 
-use pagetrail_index::{bitmap, counters, readers};
+use pagetrail_index::{bitmap, counters, digest, readers};
 use rocksdb::{BlockBasedOptions, Cache, DBCompressionType, MergeOperands, Options};
 
 thread_local! {
@@ -54,13 +54,14 @@ pub(crate) fn cf_options(cf: Cf) -> Options {
     o.set_bottommost_zstd_max_train_bytes(64 * 1024 * 100, true);
     o.set_write_buffer_size(match cf {
         Cf::Events => 64 << 20,
-        Cf::UserDays | Cf::UserPages | Cf::PageUsers | Cf::SpaceUsers | Cf::SpaceUserPages => 48 << 20,
+        Cf::UserDays | Cf::UserPages | Cf::PageUsers | Cf::SpaceUsers | Cf::SpaceUserPages | Cf::UserDigest => 48 << 20,
         _ => 16 << 20,
     });
     match cf {
         Cf::UserPages | Cf::SpaceUserPages => o.set_merge_operator_associative("pagetrail.bitmap.v1", merge_bitmap),
         Cf::UserDays => o.set_merge_operator_associative("pagetrail.counters.v1", merge_counters),
         Cf::PageUsers | Cf::SpaceUsers => o.set_merge_operator_associative("pagetrail.readers.v1", merge_readers),
+        Cf::UserDigest => o.set_merge_operator_associative("pagetrail.digest.v1", merge_digest),
         _ => {}
     }
     o
@@ -74,6 +75,10 @@ fn merge_bitmap(_key: &[u8], existing: Option<&[u8]>, ops: &MergeOperands) -> Op
 
 fn merge_readers(_key: &[u8], existing: Option<&[u8]>, ops: &MergeOperands) -> Option<Vec<u8>> {
     readers::merge(existing, ops.iter()).ok()
+}
+
+fn merge_digest(_key: &[u8], existing: Option<&[u8]>, ops: &MergeOperands) -> Option<Vec<u8>> {
+    digest::merge(existing, ops.iter()).ok()
 }
 
 fn merge_counters(_key: &[u8], existing: Option<&[u8]>, ops: &MergeOperands) -> Option<Vec<u8>> {
