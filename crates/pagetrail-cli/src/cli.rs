@@ -127,6 +127,10 @@ pub enum Command {
         /// Print the default configuration and exit.
         #[arg(long)]
         print_config: bool,
+        /// Rescan raw events for the baselines' history instead of reading the daily digests
+        /// (slower, same alerts: a check of the digests).
+        #[arg(long)]
+        raw_history: bool,
         #[command(flatten)]
         time: Time,
     },

@@ -128,6 +128,7 @@ pub fn demo(dir: &Path, users: u32, days: u32, out: &mut dyn Write) -> Result<()
         config: pagetrail_detect::Config::default(),
         enabled: Vec::new(),
         admins: Default::default(),
+        raw_history: false,
     };
     let alerts = pagetrail_query::detect(&store, &all, params)?;
     let mut t =

@@ -101,7 +101,7 @@ pub fn run(args: Args) -> Result<()> {
             let store = Store::open_reader(&store_path)?;
             print_events(&store, &window(&time)?, &filter, fmt, &mut out)?;
         }
-        Command::Detect { detectors, config, admins, print_config, time } => {
+        Command::Detect { detectors, config, admins, print_config, raw_history, time } => {
             if print_config {
                 write!(out, "{}", pagetrail_detect::default_toml())?;
                 out.flush()?;
@@ -135,7 +135,7 @@ pub fn run(args: Args) -> Result<()> {
             let alerts = pagetrail_query::detect(
                 &store,
                 &window(&time)?,
-                pagetrail_query::DetectParams { config, enabled, admins },
+                pagetrail_query::DetectParams { config, enabled, admins, raw_history },
             )?;
             print_alerts(&mut out, fmt, &alerts)?;
         }

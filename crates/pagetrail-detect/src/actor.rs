@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use pagetrail_core::is_read;
 
 use crate::fasthash::IdMap;
+use crate::history::HistoryDay;
 use crate::{Alert, Baseline, DetectEvent, Evidence, Names, Severity, DETECTORS};
 
 /// "No local id" (no page, no space).
@@ -14,7 +15,11 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// Who the detectors see: a user, or for the anonymous user `-`, one client address.
 pub(crate) struct Actor<'a> {
     pub anon_ip: Option<u32>,
+    /// The window's events, in time order.
     pub ev: &'a [DetectEvent],
+    /// What came before, one digest per UTC day in day order; the last may be the window's
+    /// first day up to the window's start.
+    pub hist: &'a [HistoryDay],
     /// Dense page index per event (`NONE` without a page); `npages` of them.
     pub lpage: Vec<u32>,
     pub npages: usize,
@@ -23,14 +28,11 @@ pub(crate) struct Actor<'a> {
     pub spaces: Vec<u32>,
     /// Event indices of reads (contract §3), in time order.
     pub reads: Vec<u32>,
-    /// First event index, and first position in `reads`, inside the window.
-    pub w0: usize,
-    pub r0: usize,
 }
 
 impl<'a> Actor<'a> {
     /// `ev` must be sorted by time; indices are u32 (an actor has far fewer than 4e9 events).
-    pub fn new(anon_ip: Option<u32>, ev: &'a [DetectEvent], from: i64) -> Self {
+    pub fn new(anon_ip: Option<u32>, ev: &'a [DetectEvent], hist: &'a [HistoryDay]) -> Self {
         let n = ev.len();
         let mut pmap: IdMap<u32, u32> = IdMap::default();
         let mut smap: IdMap<u32, u32> = IdMap::default();
@@ -60,21 +62,20 @@ impl<'a> Actor<'a> {
                 reads.push(i as u32);
             }
         }
-        let w0 = ev.partition_point(|e| e.ts_ms < from);
-        let r0 = reads.partition_point(|&i| (i as usize) < w0);
-        Actor { anon_ip, ev, npages: pmap.len(), lpage, lspace, spaces, reads, w0, r0 }
+        Actor { anon_ip, ev, hist, npages: pmap.len(), lpage, lspace, spaces, reads }
     }
 
     pub fn ts(&self, i: u32) -> i64 {
         self.ev[i as usize].ts_ms
     }
 
+    /// The actor's first event, history included (0 when there is none).
     pub fn first_ts(&self) -> i64 {
-        self.ev.first().map_or(0, |e| e.ts_ms)
-    }
-
-    pub fn window_reads(&self) -> &[u32] {
-        &self.reads[self.r0..]
+        match (self.hist.first(), self.ev.first()) {
+            (Some(h), _) => h.first_ms(),
+            (None, Some(e)) => e.ts_ms,
+            (None, None) => 0,
+        }
     }
 
     /// Reads with `a <= ts < b`.

@@ -667,6 +667,10 @@ impl Config {
         if o.utc_offset_minutes.abs() > 18 * 60 {
             return Err(invalid("off-hours.utc_offset_minutes", "must be within ±1080"));
         }
+        // Every zone's offset is; the daily digests count reads per quarter hour.
+        if o.utc_offset_minutes % 15 != 0 {
+            return Err(invalid("off-hours.utc_offset_minutes", "must be a multiple of 15"));
+        }
         at_least_one("off-hours.baseline_days", o.baseline_days)?;
         days("off-hours.baseline_days", o.baseline_days)?;
         at_least_one("off-hours.min_slot_days", o.min_slot_days)?;

@@ -9,6 +9,7 @@ use crate::stats::{mean_std, mean_std_sums, median_mad};
 use crate::{det, Baseline, Severity};
 
 const HOUR_MS: i64 = 3_600_000;
+const QUARTER_MS: i64 = 15 * 60_000;
 
 /// Distinct pages per UTC day and hour over all of an actor's reads, plus the window's days.
 pub(crate) struct Daily {
@@ -19,9 +20,8 @@ pub(crate) struct Daily {
     pub hours: Vec<u32>,
     /// (day, distinct pages) of window days with reads, counting window reads only.
     pub win: Vec<(i64, u32)>,
-    /// Hourly distinct pages of the window's first day, window reads only.
-    first_hours: Vec<u32>,
-    first_day: i64,
+    /// Hourly distinct pages of window reads only, indexed like `hours`.
+    win_hours: Vec<u32>,
 }
 
 /// Distinct pages per bucket; buckets must not decrease along `reads`.
@@ -42,41 +42,54 @@ fn bucket_distinct(a: &Actor<'_>, reads: &[u32], nb: usize, bucket: impl Fn(i64)
 }
 
 impl Daily {
-    pub fn new(ctx: &Ctx, a: &Actor<'_>) -> Option<Daily> {
-        let (&f, &l) = (a.reads.first()?, a.reads.last()?);
-        let day0 = day_of(a.ts(f));
-        let span = day_of(a.ts(l)) - day0 + 1;
+    pub fn new(a: &Actor<'_>) -> Option<Daily> {
+        let read_days = a.hist.iter().filter(|h| !h.digest.pages.is_empty());
+        let first = read_days.clone().map(|h| h.day).next().or_else(|| a.reads.first().map(|&i| day_of(a.ts(i))))?;
+        let last = a.reads.last().map(|&i| day_of(a.ts(i))).or_else(|| read_days.clone().map(|h| h.day).next_back())?;
+        let day0 = first;
+        let span = last - day0 + 1;
         if span > MAX_SPAN_DAYS {
             return None;
         }
         let nd = span as usize;
-        let days = bucket_distinct(a, &a.reads, nd, |ts| (day_of(ts) - day0) as usize);
-        let hours = bucket_distinct(a, &a.reads, nd * 24, |ts| ((ts - day0 * DAY_MS) / HOUR_MS) as usize);
-        // The window may start inside a day: its first day counts window reads only.
-        let first_day = day_of(ctx.from);
-        let fd_reads = a.reads_between(ctx.from, (first_day + 1) * DAY_MS);
-        let first_hours = bucket_distinct(a, fd_reads, 24, |ts| ((ts - first_day * DAY_MS) / HOUR_MS) as usize);
-        let first_total = bucket_distinct(a, fd_reads, 1, |_| 0)[0];
-        let mut win = Vec::new();
-        if let Some(&w) = a.window_reads().first() {
-            let wd = day_of(a.ts(w));
-            for d in wd..day0 + nd as i64 {
-                let x = if d == first_day { first_total } else { days[(d - day0) as usize] };
-                if x > 0 {
-                    win.push((d, x));
+        let win_days = bucket_distinct(a, &a.reads, nd, |ts| (day_of(ts) - day0) as usize);
+        let win_hours = bucket_distinct(a, &a.reads, nd * 24, |ts| ((ts - day0 * DAY_MS) / HOUR_MS) as usize);
+        let (mut days, mut hours) = (win_days.clone(), win_hours.clone());
+        for h in read_days {
+            let di = (h.day - day0) as usize;
+            let hour_count = |k: usize| h.digest.pages.iter().filter(|p| p.hours & (1 << k) != 0).count() as u32;
+            if win_days[di] == 0 {
+                days[di] = h.digest.pages.len() as u32;
+                for k in 0..24 {
+                    hours[di * 24 + k] = hour_count(k);
                 }
+                continue;
+            }
+            // The window's first day: its reads before the window and in it, as one set.
+            let day_reads = a.reads_between(h.day * DAY_MS, (h.day + 1) * DAY_MS);
+            let mut all: Vec<u32> = h.digest.pages.iter().map(|p| p.page).collect();
+            all.extend(day_reads.iter().map(|&i| a.ev[i as usize].page));
+            all.sort_unstable();
+            all.dedup();
+            days[di] = all.len() as u32;
+            for k in 0..24 {
+                let mut set: Vec<u32> =
+                    h.digest.pages.iter().filter(|p| p.hours & (1 << k) != 0).map(|p| p.page).collect();
+                let hs = h.day * DAY_MS + k as i64 * HOUR_MS;
+                set.extend(a.reads_between(hs, hs + HOUR_MS).iter().map(|&i| a.ev[i as usize].page));
+                set.sort_unstable();
+                set.dedup();
+                hours[di * 24 + k] = set.len() as u32;
             }
         }
-        Some(Daily { day0, days, hours, win, first_hours, first_day })
+        let win = (0..nd).filter(|&d| win_days[d] > 0).map(|d| (day0 + d as i64, win_days[d])).collect();
+        Some(Daily { day0, days, hours, win, win_hours })
     }
 
-    /// Hourly distinct pages of a window day (window reads only on the first day).
+    /// Hourly distinct pages of a window day, window reads only.
     fn day_hours(&self, day: i64) -> &[u32] {
-        if day == self.first_day {
-            return &self.first_hours;
-        }
         let i = ((day - self.day0) * 24) as usize;
-        self.hours.get(i..i + 24).unwrap_or(&[])
+        self.win_hours.get(i..i + 24).unwrap_or(&[])
     }
 }
 
@@ -187,31 +200,46 @@ pub(crate) fn baseline(ctx: &Ctx, a: &Actor<'_>, dc: &Daily) -> Vec<Draft> {
 /// reads in inactive slots") would flag every new user, for whom every slot is inactive.
 pub(crate) fn off_hours(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
     let c = &ctx.cfg.off_hours;
-    let (Some(&f), Some(&l)) = (a.reads.first(), a.reads.last()) else {
+    let off = i64::from(c.utc_offset_minutes) * 60_000;
+    // Reads as (local ms, count): the history's quarter hours (the offset is a whole number
+    // of quarters, so each falls in one local hour), then the window's reads.
+    let hist_reads = a.hist.iter().flat_map(|h| {
+        h.digest
+            .quarters
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(move |(q, &n)| (h.day * DAY_MS + q as i64 * QUARTER_MS + off, n))
+    });
+    let local_days = hist_reads.clone().map(|(lts, _)| lts).chain(a.reads.iter().map(|&i| a.ts(i) + off));
+    let (Some(d0), Some(dl)) =
+        (local_days.clone().map(|t| t.div_euclid(DAY_MS)).min(), local_days.map(|t| t.div_euclid(DAY_MS)).max())
+    else {
         return Vec::new();
     };
-    let off = i64::from(c.utc_offset_minutes) * 60_000;
-    let lday = |ts: i64| (ts + off).div_euclid(DAY_MS);
-    let d0 = lday(a.ts(f));
-    let span = lday(a.ts(l)) - d0 + 1;
+    let span = dl - d0 + 1;
     if span > MAX_SPAN_DAYS {
         return Vec::new();
     }
     let nd = span as usize;
     let mut all = vec![0u32; nd * 24];
     let mut win = vec![0u32; nd * 24];
-    for (k, &i) in a.reads.iter().enumerate() {
-        let lts = a.ts(i) + off;
+    let bin = |lts: i64| {
         let d = lts.div_euclid(DAY_MS);
-        let h = (lts - d * DAY_MS) / HOUR_MS;
-        let idx = ((d - d0) * 24 + h) as usize;
+        ((d - d0) * 24 + (lts - d * DAY_MS) / HOUR_MS) as usize
+    };
+    for (lts, n) in hist_reads {
+        if let Some(v) = all.get_mut(bin(lts)) {
+            *v += n;
+        }
+    }
+    for &i in &a.reads {
+        let idx = bin(a.ts(i) + off);
         if let Some(v) = all.get_mut(idx) {
             *v += 1;
         }
-        if k >= a.r0 {
-            if let Some(v) = win.get_mut(idx) {
-                *v += 1;
-            }
+        if let Some(v) = win.get_mut(idx) {
+            *v += 1;
         }
     }
     // Monday = 0: 1970-01-01 was a Thursday.

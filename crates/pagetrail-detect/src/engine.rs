@@ -4,12 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use pagetrail_core::time::{day_of, DAY_MS};
-use pagetrail_core::Action;
 
 use crate::actor::{dedupe, to_alert, Actor, Draft, EvLite, Note};
 use crate::days::{self, Daily};
 use crate::fasthash::IdMap;
-use crate::novelty::{self, NewSpaceDay};
+use crate::history::{admin_ok, digest_events, HistoryDay};
+use crate::novelty::{self, NewSpaceDay, Seen};
 use crate::requests::{self, Requests};
 use crate::stats::mean_std_sums;
 use crate::volume;
@@ -200,7 +200,8 @@ impl Engine {
         let ctx = Ctx {
             from,
             to: window.to_ms.clamp(0, LATEST_MS),
-            hist_from: from.saturating_sub(days_ms(history_days)).max(0),
+            // Whole UTC days, so that stored daily digests can stand for the events.
+            hist_from: (day_of(from) * DAY_MS).saturating_sub(days_ms(history_days)).max(0),
             dedup_ms,
             rules,
             cfg: config,
@@ -218,9 +219,55 @@ impl Engine {
     }
 
     /// How far back the caller must supply history: the longest baseline of the detectors
-    /// that run (180 days with the defaults, for new-space and off-hours). Never before 1970.
+    /// that run (180 days with the defaults, for new-space and off-hours), in whole UTC days
+    /// before the window's first day. Never before 1970.
     pub fn history_from_ms(&self) -> i64 {
         self.ctx.hist_from
+    }
+
+    /// Where history digests end and events begin for [`Engine::add_user_digests`]: midnight
+    /// UTC of the window's first day.
+    pub fn digests_until_ms(&self) -> i64 {
+        day_of(self.ctx.from) * DAY_MS
+    }
+
+    /// Whether daily digests can stand for this user's history. They cannot for the anonymous
+    /// user (one actor per address, and digests do not split by address) nor when agents or
+    /// addresses are allow-listed (their events are dropped before detection, and digests
+    /// cannot drop them). Then supply events with [`Engine::add_user`].
+    pub fn digests_suffice(&self, user: &str) -> bool {
+        user != "-" && self.ctx.rules.allow_agents.is_empty() && self.ctx.rules.allow_ips.is_empty()
+    }
+
+    /// Like [`Engine::add_user`], with the history before [`Engine::digests_until_ms`] given as
+    /// daily digests (pages canonical, days in `[history_from_ms, digests_until_ms)`) and events
+    /// from there on. Gives the same alerts as `add_user` with all the events. Returns false,
+    /// adding nothing, when [`Engine::digests_suffice`] says no.
+    pub fn add_user_digests(&mut self, user: UserEvents, mut history: Vec<HistoryDay>, names: &dyn Names) -> bool {
+        if !self.digests_suffice(&user.user) {
+            return false;
+        }
+        if self.ctx.from >= self.ctx.to {
+            return true;
+        }
+        let UserEvents { user, mut events } = user;
+        let split = self.digests_until_ms();
+        self.clip(&mut events, split);
+        history.sort_by_key(|h| h.day);
+        history.retain(|h| h.day * DAY_MS >= self.ctx.hist_from && h.day * DAY_MS < split && !h.digest.is_empty());
+        self.run_actor(&user, None, history, &events, names);
+        true
+    }
+
+    /// Sorts events and keeps those in `[lo, window end)`.
+    fn clip(&self, events: &mut Vec<DetectEvent>, lo: i64) {
+        if !events.windows(2).all(|w| w[0].ts_ms <= w[1].ts_ms) {
+            events.sort_by_key(|e| e.ts_ms);
+        }
+        let hi = events.partition_point(|e| e.ts_ms < self.ctx.to);
+        events.truncate(hi);
+        let lo = events.partition_point(|e| e.ts_ms < lo);
+        events.drain(..lo);
     }
 
     /// Runs the per-actor detectors over one user's events. The anonymous user `-` is split
@@ -231,13 +278,7 @@ impl Engine {
         if self.ctx.from >= self.ctx.to {
             return;
         }
-        if !events.windows(2).all(|w| w[0].ts_ms <= w[1].ts_ms) {
-            events.sort_by_key(|e| e.ts_ms);
-        }
-        let hi = events.partition_point(|e| e.ts_ms < self.ctx.to);
-        events.truncate(hi);
-        let lo = events.partition_point(|e| e.ts_ms < self.ctx.hist_from);
-        events.drain(..lo);
+        self.clip(&mut events, self.ctx.hist_from);
 
         let rules = &self.ctx.rules;
         if !rules.allow_agents.is_empty() || !rules.allow_ips.is_empty() {
@@ -261,20 +302,39 @@ impl Engine {
                 by_ip.entry(e.ip).or_default().push(e);
             }
             for (ip, evs) in by_ip {
-                self.run_actor(&user, Some(ip), &evs, names);
+                self.run_events(&user, Some(ip), &evs, names);
             }
         } else {
-            self.run_actor(&user, None, &events, names);
+            self.run_events(&user, None, &events, names);
         }
     }
 
-    fn run_actor(&mut self, user: &str, anon_ip: Option<u32>, ev: &[DetectEvent], names: &dyn Names) {
-        if ev.is_empty() {
+    /// Digests the events before the window's first day, like stored digests would.
+    fn run_events(&mut self, user: &str, anon_ip: Option<u32>, ev: &[DetectEvent], names: &dyn Names) {
+        let k = ev.partition_point(|e| e.ts_ms < self.digests_until_ms());
+        self.run_actor(user, anon_ip, digest_events(&ev[..k]), &ev[k..], names);
+    }
+
+    /// `hist`: digests of whole days before the window's first day; `ev`: events from that
+    /// day's midnight to the window's end.
+    fn run_actor(
+        &mut self,
+        user: &str,
+        anon_ip: Option<u32>,
+        mut hist: Vec<HistoryDay>,
+        ev: &[DetectEvent],
+        names: &dyn Names,
+    ) {
+        // The window's first day before the window is history too.
+        let w = ev.partition_point(|e| e.ts_ms < self.ctx.from);
+        hist.extend(digest_events(&ev[..w]));
+        let ev = &ev[w..];
+        if ev.is_empty() && hist.is_empty() {
             return;
         }
         let ctx = &self.ctx;
         let run = self.run;
-        let a = Actor::new(anon_ip, ev, ctx.from);
+        let a = Actor::new(anon_ip, ev, &hist);
         let actor_idx = self.actors.len() as u32;
         let mut drafts: Vec<Draft> = Vec::new();
 
@@ -307,29 +367,29 @@ impl Engine {
                 drafts.extend(volume::exports(ctx, &a, &site));
             }
         }
-        let daily = if run[det::BASELINE] || run[det::PEER] { Daily::new(ctx, &a) } else { None };
+        let daily = if run[det::BASELINE] || run[det::PEER] { Daily::new(&a) } else { None };
         let base = match (&daily, run[det::BASELINE]) {
             (Some(dc), true) => days::baseline(ctx, &a, dc),
             _ => Vec::new(),
         };
         if run[det::NEW_SOURCE] || run[det::SCRIPTED] {
             let agents: Vec<AgentInfo> = a.ev.iter().map(|e| self.caches.agent(e.agent, names, &ctx.rules)).collect();
+            let seen = Seen::of(&a, |id| self.caches.agent(id, names, &ctx.rules).family);
             if run[det::NEW_SOURCE] {
                 let mut boost = low.clone();
                 boost.extend(base.iter().cloned());
-                drafts.extend(novelty::new_sources(ctx, &a, &agents, &boost));
+                drafts.extend(novelty::new_sources(ctx, &a, &agents, &seen, &boost));
             }
             if run[det::SCRIPTED] {
-                drafts.extend(novelty::scripted(ctx, &a, &agents));
+                drafts.extend(novelty::scripted(ctx, &a, &agents, &seen));
             }
         }
         drafts.extend(base);
         if run[det::PRIVILEGED] && anon_ip.is_none() && !low.is_empty() {
             let listed = self.admins.contains(&user.to_lowercase());
             let admin_requests = if ctx.cfg.privileged.learn_from_admin_requests {
-                a.ev.iter()
-                    .filter(|e| e.action == Action::Admin && (e.status == 0 || (200..300).contains(&e.status)))
-                    .count() as u64
+                let before: u64 = a.hist.iter().map(|h| u64::from(h.digest.admin_ok)).sum();
+                before + a.ev.iter().filter(|e| admin_ok(e)).count() as u64
             } else {
                 0
             };

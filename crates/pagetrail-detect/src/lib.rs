@@ -23,6 +23,12 @@
 //! - Allow-list entries cover activity up to the end of their expiry day: user entries suppress
 //!   alerts, agent and address entries remove those events before detection.
 //!
+//! History (the days before the window that baselines and first-seen tests look at) is one
+//! digest per UTC day ([`HistoryDay`]): the caller may pass the stored digests with
+//! [`Engine::add_user_digests`], or events with [`Engine::add_user`], which digests them itself.
+//! Either way the same detector code runs and the alerts are the same. Because digests are whole
+//! UTC days, the history starts at a midnight ([`Engine::history_from_ms`]).
+//!
 //! Memory stays O(actors × days): each user's events are scanned and dropped inside `add_user`;
 //! only daily counts, first-seen facts and drafted alerts are kept for the population detectors.
 //! Ids are used throughout; [`Names`] is asked for text only to build evidence or to classify an
@@ -39,6 +45,7 @@ mod config;
 mod days;
 mod engine;
 mod fasthash;
+mod history;
 mod novelty;
 mod requests;
 mod stats;
@@ -54,6 +61,7 @@ pub use config::{
     OffHoursConfig, PeerConfig, PrivilegedConfig, ScriptedConfig, SearchConfig, Tier,
 };
 pub use engine::Engine;
+pub use history::HistoryDay;
 
 /// One stored event, by ids. Strings are looked up through [`Names`] only when needed (evidence,
 /// agent and search matching).

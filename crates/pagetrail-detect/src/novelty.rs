@@ -42,10 +42,21 @@ impl NewSpaceDay {
 pub(crate) fn new_spaces(ctx: &Ctx, a: &Actor<'_>) -> Vec<NewSpaceDay> {
     let c = &ctx.cfg.new_space;
     let mut last = vec![i64::MIN; a.spaces.len()];
+    let mut hist_last: IdMap<u32, i64> = IdMap::default();
+    for h in a.hist {
+        for (_, s) in h.pages().filter(|(_, s)| *s != 0) {
+            hist_last.insert(s, h.day);
+        }
+    }
+    for (l, s) in a.spaces.iter().enumerate() {
+        if let Some(&d) = hist_last.get(s) {
+            last[l] = d;
+        }
+    }
     let hist = days_ms(c.min_history_days);
     let first_ts = a.first_ts();
     let mut out: Vec<NewSpaceDay> = Vec::new();
-    for (k, &i) in a.reads.iter().enumerate() {
+    for &i in &a.reads {
         let s = a.lspace[i as usize];
         if s == NONE {
             continue;
@@ -54,7 +65,7 @@ pub(crate) fn new_spaces(ctx: &Ctx, a: &Actor<'_>) -> Vec<NewSpaceDay> {
         let d = day_of(e.ts_ms);
         let prev = std::mem::replace(&mut last[s as usize], d);
         let new = prev == i64::MIN || d - prev > i64::from(c.lookback_days);
-        if new && k >= a.r0 && first_ts <= e.ts_ms.saturating_sub(hist) {
+        if new && first_ts <= e.ts_ms.saturating_sub(hist) {
             let f = FirstTouch { space: e.space, page: e.page, ts: e.ts_ms, file: e.file, line: e.line };
             match out.last_mut() {
                 Some(nd) if nd.day == d => nd.firsts.push(f),
@@ -65,42 +76,41 @@ pub(crate) fn new_spaces(ctx: &Ctx, a: &Actor<'_>) -> Vec<NewSpaceDay> {
     out
 }
 
-/// The space the actor read most over the peer baseline before the window (all reads when
-/// there were none): the peer-group key of D4 and D5. 0 = no known space.
+/// The space the actor read most over the `peer_baseline_days` whole UTC days before the
+/// window's first day (and that day before the window), or over all reads when there were
+/// none: the peer-group key of D4 and D5. 0 = no known space.
 pub(crate) fn most_read_space(ctx: &Ctx, a: &Actor<'_>) -> u32 {
-    let from_b = ctx.from.saturating_sub(days_ms(ctx.cfg.peer_outlier.peer_baseline_days));
-    let pick = |reads: &[u32]| -> u32 {
-        let mut counts = vec![0u32; a.spaces.len()];
-        for &i in reads {
-            if let Some(c) = counts.get_mut(a.lspace[i as usize] as usize) {
-                *c += 1;
+    let from_day = day_of(ctx.from) - i64::from(ctx.cfg.peer_outlier.peer_baseline_days);
+    let pick = |with_window: bool, min_day: i64| -> u32 {
+        let mut counts: IdMap<u32, u64> = IdMap::default();
+        for h in a.hist.iter().filter(|h| h.day >= min_day) {
+            for (p, s) in h.pages().filter(|(_, s)| *s != 0) {
+                *counts.entry(s).or_default() += u64::from(p.reads);
+            }
+        }
+        if with_window {
+            for &i in &a.reads {
+                let s = a.ev[i as usize].space;
+                if s != 0 {
+                    *counts.entry(s).or_default() += 1;
+                }
             }
         }
         // Ties go to the smaller space id, so the key does not depend on event order.
-        let best = counts
-            .iter()
-            .enumerate()
-            .filter(|(_, &c)| c > 0)
-            .max_by(|(i, c), (j, d)| c.cmp(d).then(a.spaces[*j].cmp(&a.spaces[*i])));
-        best.map_or(0, |(i, _)| a.spaces[i])
+        counts.iter().max_by(|(s, c), (t, d)| c.cmp(d).then(t.cmp(s))).map_or(0, |(&s, _)| s)
     };
-    match pick(a.reads_between(from_b, ctx.from)) {
-        0 => pick(&a.reads),
+    match pick(false, from_day) {
+        0 => pick(true, i64::MIN),
         s => s,
     }
 }
 
-/// Distinct space ids the actor read.
+/// Distinct space ids the actor read, history included.
 pub(crate) fn read_spaces(a: &Actor<'_>) -> Vec<u32> {
-    let mut seen = vec![false; a.spaces.len()];
-    let mut out = Vec::new();
-    for &i in &a.reads {
-        let s = a.lspace[i as usize];
-        if s != NONE && !seen[s as usize] {
-            seen[s as usize] = true;
-            out.push(a.spaces[s as usize]);
-        }
-    }
+    let mut out: Vec<u32> = a.hist.iter().flat_map(|h| h.spaces.iter().copied()).filter(|&s| s != 0).collect();
+    out.extend(a.reads.iter().map(|&i| a.ev[i as usize].space).filter(|&s| s != 0));
+    out.sort_unstable();
+    out.dedup();
     out
 }
 
@@ -116,10 +126,11 @@ struct Fresh {
 
 /// Values of `val` first used (or used again after `lookback_ms`) inside the window, by actors
 /// seen at least `history_ms` earlier, with the reads made through them before `deadline`.
+/// `hist_last` is each value's last use before the window.
 fn scan_new(
-    ctx: &Ctx,
     a: &Actor<'_>,
     val: impl Fn(usize) -> Option<u32>,
+    hist_last: &IdMap<u32, i64>,
     lookback_ms: i64,
     history_ms: i64,
     deadline: impl Fn(i64) -> i64,
@@ -132,13 +143,13 @@ fn scan_new(
     for (i, e) in a.ev.iter().enumerate() {
         let Some(v) = val(i) else { continue };
         let l = *local.entry(v).or_insert_with(|| {
-            last.push(i64::MIN);
+            last.push(hist_last.get(&v).copied().unwrap_or(i64::MIN));
             open.push(None);
             last.len() - 1
         });
         let prev = std::mem::replace(&mut last[l], e.ts_ms);
         let fresh = prev == i64::MIN || e.ts_ms.saturating_sub(prev) >= lookback_ms;
-        if fresh && e.ts_ms >= ctx.from && first_ts <= e.ts_ms.saturating_sub(history_ms) {
+        if fresh && first_ts <= e.ts_ms.saturating_sub(history_ms) {
             if let Some(o) = open[l].take() {
                 done.push(o);
             }
@@ -168,6 +179,31 @@ fn scan_new(
     done
 }
 
+/// The last use of each address and agent family before the window.
+#[derive(Default)]
+pub(crate) struct Seen {
+    pub addrs: IdMap<u32, i64>,
+    pub families: IdMap<u32, i64>,
+}
+
+impl Seen {
+    /// From the history digests; `family` maps an agent id to its family.
+    pub fn of(a: &Actor<'_>, mut family: impl FnMut(u32) -> u32) -> Seen {
+        let mut s = Seen::default();
+        for h in a.hist {
+            for (ip, t) in h.addrs() {
+                let v = s.addrs.entry(ip).or_insert(t);
+                *v = (*v).max(t);
+            }
+            for (agent, t) in h.agents() {
+                let v = s.families.entry(family(agent)).or_insert(t);
+                *v = (*v).max(t);
+            }
+        }
+        s
+    }
+}
+
 /// Merges overlapping drafts of one detector, keeping every note (a new laptop brings a new
 /// address and a new agent at once: one alert, both facts).
 fn merge_overlapping(mut v: Vec<Draft>) -> Vec<Draft> {
@@ -195,7 +231,7 @@ fn merge_overlapping(mut v: Vec<Draft>) -> Vec<Draft> {
 /// unused for `agent_lookback_days`, at least `min_reads` within `within_hours` (low; medium
 /// when the actor also has a burst or baseline alert that day). Anonymous actors are keyed by
 /// address, so only their agents can be new.
-pub(crate) fn new_sources(ctx: &Ctx, a: &Actor<'_>, agents: &[AgentInfo], boost: &[Draft]) -> Vec<Draft> {
+pub(crate) fn new_sources(ctx: &Ctx, a: &Actor<'_>, agents: &[AgentInfo], seen: &Seen, boost: &[Draft]) -> Vec<Draft> {
     let c = &ctx.cfg.new_source;
     let within = i64::from(c.within_hours) * 3_600_000;
     let hist = days_ms(c.min_history_days);
@@ -214,7 +250,7 @@ pub(crate) fn new_sources(ctx: &Ctx, a: &Actor<'_>, agents: &[AgentInfo], boost:
     if a.anon_ip.is_none() {
         let val = |i: usize| Some(a.ev[i].ip).filter(|&ip| ip != 0);
         let lb = days_ms(c.ip_lookback_days);
-        for f in scan_new(ctx, a, val, lb, hist, |t| t.saturating_add(within)) {
+        for f in scan_new(a, val, &seen.addrs, lb, hist, |t| t.saturating_add(within)) {
             if f.reads >= c.min_reads {
                 out.push(draft(&f).note("new_ip", Note::Ip(f.value)));
             }
@@ -222,7 +258,7 @@ pub(crate) fn new_sources(ctx: &Ctx, a: &Actor<'_>, agents: &[AgentInfo], boost:
     }
     let val = |i: usize| agents.get(i).map(|g| g.family);
     let lb = days_ms(c.agent_lookback_days);
-    for f in scan_new(ctx, a, val, lb, hist, |t| t.saturating_add(within)) {
+    for f in scan_new(a, val, &seen.families, lb, hist, |t| t.saturating_add(within)) {
         if f.reads >= c.min_reads {
             let agent = a.ev.get(f.first as usize).map_or(0, |e| e.agent);
             out.push(draft(&f).note("new_agent", Note::Agent(agent)));
@@ -241,7 +277,7 @@ pub(crate) fn new_sources(ctx: &Ctx, a: &Actor<'_>, agents: &[AgentInfo], boost:
 /// D7 scripted agent (context; low): per UTC day, at least `min_reads_per_day` reads through an
 /// agent matching `patterns` (or empty), or at least `unseen_min_reads_per_day` reads through
 /// an agent family the actor had not used for `unseen_days`.
-pub(crate) fn scripted(ctx: &Ctx, a: &Actor<'_>, agents: &[AgentInfo]) -> Vec<Draft> {
+pub(crate) fn scripted(ctx: &Ctx, a: &Actor<'_>, agents: &[AgentInfo], seen: &Seen) -> Vec<Draft> {
     let c = &ctx.cfg.scripted_agent;
     let mut out = Vec::new();
     let mut flush = |day_ev: &mut Option<(i64, EvLite, u32)>| {
@@ -258,7 +294,7 @@ pub(crate) fn scripted(ctx: &Ctx, a: &Actor<'_>, agents: &[AgentInfo]) -> Vec<Dr
         }
     };
     let mut cur: Option<(i64, EvLite, u32)> = None;
-    for &i in a.window_reads() {
+    for &i in &a.reads {
         if !agents.get(i as usize).is_some_and(|g| g.scripted) {
             continue;
         }
@@ -273,7 +309,7 @@ pub(crate) fn scripted(ctx: &Ctx, a: &Actor<'_>, agents: &[AgentInfo]) -> Vec<Dr
 
     let lb = days_ms(c.unseen_days);
     let val = |i: usize| agents.get(i).map(|g| g.family);
-    for f in scan_new(ctx, a, val, lb, lb, |t| (day_of(t) + 1) * DAY_MS) {
+    for f in scan_new(a, val, &seen.families, lb, lb, |t| (day_of(t) + 1) * DAY_MS) {
         if f.reads >= c.unseen_min_reads_per_day {
             let agent = a.ev.get(f.first as usize).map_or(0, |e| e.agent);
             out.push(
@@ -319,25 +355,31 @@ pub(crate) fn dormant(ctx: &Ctx, a: &Actor<'_>, low: &[Draft]) -> Vec<Draft> {
     let c = &ctx.cfg.dormant;
     let dms = days_ms(c.dormant_days);
     let rms = days_ms(c.recent_days);
-    // (event index where activity resumed, gap before it; None = first seen)
-    let mut epochs: Vec<(usize, Option<i64>)> = Vec::new();
-    if a.ev[0].ts_ms.saturating_sub(ctx.hist_from) >= dms {
-        epochs.push((0, None));
+    // (instant activity resumed, gap before it; None = first seen). Gaps inside a history day
+    // are under a day, shorter than any dormancy.
+    let mut epochs: Vec<(i64, Option<i64>)> = Vec::new();
+    let first = a.first_ts();
+    if first.saturating_sub(ctx.hist_from) >= dms {
+        epochs.push((first, None));
     }
-    for j in 1..a.ev.len() {
-        let gap = a.ev[j].ts_ms.saturating_sub(a.ev[j - 1].ts_ms);
-        if gap >= dms {
-            epochs.push((j, Some(gap)));
+    let spans = a.hist.iter().map(|h| (h.first_ms(), h.last_ms())).chain(a.ev.iter().map(|e| (e.ts_ms, e.ts_ms)));
+    let mut prev: Option<i64> = None;
+    for (f, l) in spans {
+        if let Some(p) = prev {
+            let gap = f.saturating_sub(p);
+            if gap >= dms {
+                epochs.push((f, Some(gap)));
+            }
         }
+        prev = Some(l);
     }
     let mut out = Vec::new();
     for b in low {
-        let p = a.ev.partition_point(|e| e.ts_ms < b.ev.start);
-        let k = epochs.partition_point(|&(j, _)| j <= p);
-        let Some(&(j, gap)) = k.checked_sub(1).and_then(|k| epochs.get(k)) else {
+        let k = epochs.partition_point(|&(t, _)| t <= b.ev.start);
+        let Some(&(t, gap)) = k.checked_sub(1).and_then(|k| epochs.get(k)) else {
             continue;
         };
-        let since = b.ev.start - a.ev[j].ts_ms;
+        let since = b.ev.start - t;
         if since >= rms {
             continue;
         }
@@ -346,11 +388,11 @@ pub(crate) fn dormant(ctx: &Ctx, a: &Actor<'_>, low: &[Draft]) -> Vec<Draft> {
         d = match gap {
             Some(g) => {
                 d.severity = Severity::High;
-                d.count("dormant_days", (g / DAY_MS) as u64).note("returned", Note::Time(a.ev[j].ts_ms))
+                d.count("dormant_days", (g / DAY_MS) as u64).note("returned", Note::Time(t))
             }
             None => {
                 d.severity = Severity::Medium;
-                d.count("account_age_days", (since / DAY_MS) as u64).note("first_seen", Note::Time(a.ev[j].ts_ms))
+                d.count("account_age_days", (since / DAY_MS) as u64).note("first_seen", Note::Time(t))
             }
         };
         out.push(d);

@@ -50,7 +50,7 @@ impl Requests {
     /// detectors need), asking `names` once per request id.
     pub fn build(ctx: &Ctx, a: &Actor<'_>, names: &dyn Names, crawl: bool, search: bool, export: bool) -> Requests {
         let mut r = Requests { map: IdMap::default(), strs: Vec::new(), ids: HashMap::new() };
-        for e in &a.ev[a.w0..] {
+        for e in a.ev {
             let need = match e.action {
                 Action::ApiList | Action::ApiRead => crawl,
                 Action::Search => search,
@@ -145,7 +145,7 @@ impl Requests {
 
     /// Successful site-export requests in the window (for D10).
     pub fn site_exports(&self, a: &Actor<'_>) -> Vec<u32> {
-        (a.w0..a.ev.len())
+        (0..a.ev.len())
             .filter(|&i| {
                 let e = &a.ev[i];
                 e.action == Action::Admin && ok_status(e.status) && *self.get(e.request) == Req::SiteExport
@@ -200,7 +200,7 @@ pub(crate) fn api_crawl(ctx: &Ctx, a: &Actor<'_>, rq: &Requests, low: &[Draft]) 
     let w = minutes_ms(c.window_minutes);
     let mut out = Vec::new();
 
-    let listing: Vec<u32> = (a.w0..a.ev.len())
+    let listing: Vec<u32> = (0..a.ev.len())
         .filter(|&i| {
             let e = &a.ev[i];
             e.action == Action::ApiList && ok_status(e.status) && matches!(rq.get(e.request), Req::Listing { .. })
@@ -257,7 +257,7 @@ pub(crate) fn api_crawl(ctx: &Ctx, a: &Actor<'_>, rq: &Requests, low: &[Draft]) 
     }
 
     // (b) expanded content GETs.
-    let idx = a.window_reads().iter().copied().filter(|&i| {
+    let idx = a.reads.iter().copied().filter(|&i| {
         let e = &a.ev[i as usize];
         e.action == Action::ApiRead && *rq.get(e.request) == Req::Expand(true)
     });
@@ -329,7 +329,7 @@ pub(crate) fn api_crawl(ctx: &Ctx, a: &Actor<'_>, rq: &Requests, low: &[Draft]) 
     }
 
     // (d) rate limiting.
-    let idx = (a.w0..a.ev.len()).filter(|&i| a.ev[i].status == 429).map(|i| i as u32);
+    let idx = (0..a.ev.len()).filter(|&i| a.ev[i].status == 429).map(|i| i as u32);
     let sub = Sub::collect(a, idx, |_| 0);
     for p in peaks(&sub.ts, None, 0, w, c.min_rate_limited, ctx.dedup_ms) {
         out.push(
@@ -375,7 +375,7 @@ pub(crate) fn search_then_fetch(ctx: &Ctx, a: &Actor<'_>, rq: &Requests) -> Vec<
         Req::Search { q, .. } => *q,
         _ => NONE,
     };
-    let searches: Vec<u32> = (a.w0..a.ev.len())
+    let searches: Vec<u32> = (0..a.ev.len())
         .filter(|&i| {
             let e = &a.ev[i];
             e.action == Action::Search && ok_status(e.status) && matches!(rq.get(e.request), Req::Search { .. })
@@ -417,7 +417,7 @@ pub(crate) fn search_then_fetch(ctx: &Ctx, a: &Actor<'_>, rq: &Requests) -> Vec<
     // [ts(lo), ts(hi) + fetch]. Both bounds only move forward, so two more pointers suffice.
     let sub = Sub::collect(a, searches.iter().copied(), qid);
     let vw = minutes_ms(c.volume_window_minutes);
-    let reads = a.window_reads();
+    let reads = &a.reads[..];
     let mut qc = vec![0u32; nq];
     let mut pc = vec![0u32; a.npages];
     let (mut qd, mut pd) = (0u32, 0u32);

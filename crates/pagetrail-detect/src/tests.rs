@@ -1013,3 +1013,91 @@ mod properties {
         }
     }
 }
+
+// ---- History as daily digests --------------------------------------------------------------
+
+/// Each user's events before `split` as one digest per UTC day, the rest as events.
+fn as_digests(u: &UserEvents, split: i64) -> (UserEvents, Vec<HistoryDay>) {
+    let (before, after): (Vec<DetectEvent>, Vec<DetectEvent>) = u.events.iter().cloned().partition(|e| e.ts_ms < split);
+    let mut days: Vec<HistoryDay> = Vec::new();
+    for e in &before {
+        let day = e.ts_ms.div_euclid(DAY_MS);
+        if days.last().is_none_or(|h| h.day != day) {
+            let evs: Vec<DetectEvent> = before.iter().filter(|x| x.ts_ms.div_euclid(DAY_MS) == day).cloned().collect();
+            days.push(HistoryDay::of_events(day, &evs));
+        }
+    }
+    (UserEvents { user: u.user.clone(), events: after }, days)
+}
+
+/// Users with history that every history-reading detector uses: baselines, hour-of-week
+/// slots, spaces and sources seen before, a dormant account, admin requests.
+fn users_with_history(w: &mut World) -> Vec<UserEvents> {
+    let day = t0() + DAY_MS;
+    let mut spike = baseline_history();
+    spike.extend(views(day + 9 * HOUR, 5 * MIN, 1, 80));
+    let mut dana = office_history();
+    dana.extend(views(day + 2 * HOUR, MIN, 1, 5));
+    let mut sleeper = views(t0() - 110 * DAY_MS + 9 * HOUR, MIN, 1, 3);
+    sleeper.extend(views(day + 10 * HOUR, 6 * SEC, 1, 35));
+    let laptop = w.add_ip("10.9.9.9");
+    let curl = w.add_agent("curl/8.4.0");
+    let mut roamer: Vec<DetectEvent> =
+        (1..=40).map(|k| ev(t0() - k * DAY_MS + 9 * HOUR, Action::View, k as u32 % 7, 1 + k as u32 % 3)).collect();
+    roamer.push(with(ev(t0() - 20 * DAY_MS, Action::Admin, 0, 0), |e| e.status = 200));
+    roamer.extend((0..60).map(|k| {
+        with(ev(day + 14 * HOUR + k * 20 * SEC, Action::View, 100 + k as u32, 10 + k as u32 % 9), |e| {
+            e.ip = laptop;
+            e.agent = curl;
+        })
+    }));
+    vec![user("spike", spike), user("dana", dana), user("sleeper", sleeper), user("roamer", roamer)]
+}
+
+#[test]
+fn digests_give_the_same_alerts_as_events() {
+    let mut w = World::new();
+    let users = users_with_history(&mut w);
+    // A midnight start and one inside a day, whose morning is then history too.
+    for from in [t0(), t0() + DAY_MS + 11 * HOUR + 7 * MIN] {
+        let win = Window { from_ms: from, to_ms: t0() + 7 * DAY_MS };
+        let mut raw = Engine::new(Config::default(), win, Vec::new(), BTreeSet::new());
+        let mut dig = Engine::new(Config::default(), win, Vec::new(), BTreeSet::new());
+        for u in &users {
+            raw.add_user(u.clone(), &w);
+            let (rest, hist) = as_digests(u, dig.digests_until_ms());
+            assert!(dig.add_user_digests(rest, hist, &w));
+        }
+        let (a, b) = (raw.finish(&w), dig.finish(&w));
+        if from == t0() {
+            let fired: BTreeSet<&str> = a.iter().map(|x| x.detector).collect();
+            for d in ["baseline", "off-hours", "dormant", "new-source", "new-space", "scripted-agent"] {
+                assert!(fired.contains(d), "{d} did not fire: {fired:?}");
+            }
+        }
+        assert_eq!(a, b, "window from {from}");
+    }
+}
+
+#[test]
+fn digests_are_refused_where_they_cannot_stand_for_events() {
+    let w = World::new();
+    let mut e = Engine::new(Config::default(), window(), Vec::new(), BTreeSet::new());
+    assert!(e.digests_suffice("ann"));
+    assert!(!e.digests_suffice("-"), "anonymous actors split by address");
+    assert!(!e.add_user_digests(user("-", views(t0(), MIN, 1, 3)), Vec::new(), &w));
+    let cfg = Config::from_toml(
+        "[[allow]]\nkind = \"agent\"\nvalue = \"curl\"\nreason = \"backup job\"\nexpires = \"2099-01-01\"\n",
+    )
+    .unwrap();
+    let e = Engine::new(cfg, window(), Vec::new(), BTreeSet::new());
+    assert!(!e.digests_suffice("ann"), "allow-listed agents are dropped from events, not from digests");
+}
+
+#[test]
+fn history_starts_at_a_midnight() {
+    let w = Window { from_ms: t0() + 13 * HOUR, to_ms: t0() + DAY_MS };
+    let e = Engine::new(Config::default(), w, Vec::new(), BTreeSet::new());
+    assert_eq!(e.digests_until_ms(), t0());
+    assert_eq!(e.history_from_ms(), t0() - 180 * DAY_MS);
+}

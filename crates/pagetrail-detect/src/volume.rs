@@ -10,7 +10,7 @@ use crate::{det, Severity};
 /// D1 read tiers: distinct pages read per sliding window. These drafts are also the "D1 low
 /// tier" crossings that api-crawl, privileged and dormant build on.
 pub(crate) fn read_tiers(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
-    let sub = Sub::collect(a, a.window_reads().iter().copied(), |i| a.lpage[i as usize]);
+    let sub = Sub::collect(a, a.reads.iter().copied(), |i| a.lpage[i as usize]);
     let mut out = Vec::new();
     for t in &ctx.cfg.burst.tiers {
         let w = minutes_ms(t.window_minutes);
@@ -29,11 +29,7 @@ pub(crate) fn read_tiers(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
 /// D1 attachment tier: distinct pages downloaded or exported.
 pub(crate) fn attachment_tier(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
     let t = &ctx.cfg.burst.attachment;
-    let idx = a
-        .window_reads()
-        .iter()
-        .copied()
-        .filter(|&i| matches!(a.ev[i as usize].action, Action::Download | Action::Export));
+    let idx = a.reads.iter().copied().filter(|&i| matches!(a.ev[i as usize].action, Action::Download | Action::Export));
     let sub = Sub::collect(a, idx, |i| a.lpage[i as usize]);
     let w = minutes_ms(t.window_minutes);
     peaks(&sub.ts, Some(&sub.key), a.npages, w, t.min_distinct, ctx.dedup_ms)
@@ -49,7 +45,7 @@ pub(crate) fn attachment_tier(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
 
 /// D2: distinct known spaces among the reads of a sliding window.
 pub(crate) fn space_breadth(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
-    let idx = a.window_reads().iter().copied().filter(|&i| a.lspace[i as usize] != NONE);
+    let idx = a.reads.iter().copied().filter(|&i| a.lspace[i as usize] != NONE);
     let sub = Sub::collect(a, idx, |i| a.lspace[i as usize]);
     let mut out = Vec::new();
     for t in &ctx.cfg.space_breadth.tiers {
@@ -82,7 +78,7 @@ pub(crate) fn space_breadth(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
 /// D16: 401/403/404 (configurable) on content requests (view, API, download, export, listings).
 pub(crate) fn denied(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
     let c = &ctx.cfg.denied_probing;
-    let idx = (a.w0..a.ev.len()).map(|i| i as u32).filter(|&i| {
+    let idx = (0..a.ev.len()).map(|i| i as u32).filter(|&i| {
         let e = &a.ev[i as usize];
         (e.action.is_content() || matches!(e.action, Action::ApiList | Action::SpaceExport))
             && c.statuses.contains(&e.status)
@@ -124,7 +120,7 @@ pub(crate) fn exports(ctx: &Ctx, a: &Actor<'_>, site: &[u32]) -> Vec<Draft> {
         );
     }
 
-    let idx = (a.w0..a.ev.len()).map(|i| i as u32).filter(|&i| {
+    let idx = (0..a.ev.len()).map(|i| i as u32).filter(|&i| {
         let e = &a.ev[i as usize];
         e.action == Action::SpaceExport && ok_status(e.status)
     });
@@ -148,7 +144,7 @@ pub(crate) fn exports(ctx: &Ctx, a: &Actor<'_>, site: &[u32]) -> Vec<Draft> {
         );
     }
 
-    let idx = a.window_reads().iter().copied().filter(|&i| a.ev[i as usize].action == Action::Export);
+    let idx = a.reads.iter().copied().filter(|&i| a.ev[i as usize].action == Action::Export);
     let sub = Sub::collect(a, idx, |i| a.lpage[i as usize]);
     let w = minutes_ms(c.page_window_minutes);
     for p in peaks(&sub.ts, Some(&sub.key), a.npages, w, c.min_page_exports, ctx.dedup_ms) {

@@ -1,15 +1,19 @@
-//! `detect`: feeds every user's stored events (with enough history for baselines) to the
-//! detector engine of `pagetrail-detect`, resolving names from the store only for evidence.
+//! `detect`: feeds every user to the detector engine of `pagetrail-detect`: the history its
+//! baselines need as the stored daily digests (`user_digest`), the window as stored events,
+//! resolving names from the store only for evidence.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use pagetrail_core::time::day_of;
 use pagetrail_core::PageRef;
-use pagetrail_detect::{Alert, Config, DetectEvent, Engine, Names, UserEvents};
+use pagetrail_detect::{Alert, Config, DetectEvent, Engine, HistoryDay, Names, UserEvents};
+use pagetrail_index::digest::{self, DayDigest};
 use pagetrail_index::pages::PageMeta;
 use pagetrail_store::dict::{name, page_ref_from_bytes};
 use pagetrail_store::users::UserMap;
-use pagetrail_store::{events, Cf, Dict, DictKind, Store, Totals};
+use pagetrail_store::{events, Cf, Cursor, Dict, DictKind, Store, Totals};
 
 use crate::{PageMap, Result, Window};
 
@@ -20,6 +24,9 @@ pub struct DetectParams {
     pub enabled: Vec<&'static str>,
     /// Privileged accounts given by the analyst (more are learned from `/admin/` requests).
     pub admins: BTreeSet<String>,
+    /// Rescan raw events for the history instead of reading the daily digests (slower; the
+    /// alerts are the same, which is how the digests are checked).
+    pub raw_history: bool,
 }
 
 /// Store-backed names, cached per id (the engine asks for few).
@@ -91,14 +98,20 @@ pub fn detect(store: &Store, window: &Window, params: DetectParams) -> Result<Ve
     let names = StoreNames { store, cache: RefCell::new(HashMap::new()) };
     let w = pagetrail_detect::Window { from_ms: plan.from_ms, to_ms: plan.to_ms };
     let mut engine = Engine::new(params.config, w, params.enabled, params.admins);
-    let from = engine.history_from_ms();
+    let hist_from = engine.history_from_ms();
+    let split = engine.digests_until_ms();
     let um = UserMap::load(store)?;
+    let mut digests = store.cursor(Cf::UserDigest);
     for (u, user) in users.iter() {
         if um.is_alias(u) {
             continue; // its events go with the canonical user's
         }
+        let user = String::from_utf8_lossy(user).into_owned();
+        let ids = um.ids_of(u);
+        let use_digests = !params.raw_history && engine.digests_suffice(&user);
+        let from = if use_digests { split.max(hist_from) } else { hist_from };
         let mut evs = Vec::new();
-        for id in um.ids_of(u) {
+        for &id in &ids {
             events::scan_user(store, id, from, plan.to_ms, |rows| {
                 evs.extend(rows.iter().filter(|r| r.ts_ms >= from && r.ts_ms < plan.to_ms).map(|r| DetectEvent {
                     ts_ms: r.ts_ms,
@@ -115,12 +128,61 @@ pub fn detect(store: &Store, window: &Window, params: DetectParams) -> Result<Ve
                 }));
             })?;
         }
-        if evs.is_empty() {
-            continue;
-        }
         // Groups come in key order; a later batch may add earlier events for a day.
         evs.sort_by_key(|e| (e.ts_ms, e.file, e.line));
-        engine.add_user(UserEvents { user: String::from_utf8_lossy(user).into_owned(), events: evs }, &names);
+        if use_digests {
+            let history = load_history(store, &mut digests, &ids, hist_from, split, &pm)?;
+            if evs.is_empty() && history.is_empty() {
+                continue;
+            }
+            engine.add_user_digests(UserEvents { user, events: evs }, history, &names);
+        } else if !evs.is_empty() {
+            engine.add_user(UserEvents { user, events: evs }, &names);
+        }
     }
     Ok(engine.finish(&names))
+}
+
+/// The daily digests of a person's ids in `[from_ms, to_ms)` (whole days), folded per day,
+/// with pages made canonical.
+fn load_history(
+    store: &Store,
+    cur: &mut Cursor<'_>,
+    ids: &[u32],
+    from_ms: i64,
+    to_ms: i64,
+    pm: &PageMap,
+) -> Result<Vec<HistoryDay>> {
+    let (d0, d1) = (day_of(from_ms).max(0) as u32, day_of(to_ms).max(0) as u32);
+    let mut days: BTreeMap<u32, DayDigest> = BTreeMap::new();
+    let mut bad = false;
+    for &id in ids {
+        cur.visit(&digest::key(id, d0), &digest::key(id, d1), |k, v| {
+            match (digest::parse_key(k), DayDigest::decode(v)) {
+                (Some((_, day)), Ok(d)) => match days.entry(day) {
+                    Entry::Vacant(e) => {
+                        e.insert(d);
+                    }
+                    Entry::Occupied(mut e) => e.get_mut().absorb(&d),
+                },
+                _ => bad = true,
+            }
+            !bad
+        })?;
+    }
+    if bad {
+        return Err(store.corrupt("user digest").into());
+    }
+    Ok(days
+        .into_iter()
+        .map(|(day, mut d)| {
+            let mut space_of: HashMap<u32, u32> = HashMap::new();
+            for p in &d.pages {
+                space_of.entry(pm.canon(p.page)).or_insert_with(|| pm.space(p.page));
+            }
+            d.map_pages(|r| pm.canon(r));
+            let spaces = d.pages.iter().map(|p| space_of.get(&p.page).copied().unwrap_or(0)).collect();
+            HistoryDay { day: i64::from(day), digest: d, spaces }
+        })
+        .collect())
 }
