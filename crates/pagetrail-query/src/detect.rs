@@ -33,6 +33,7 @@ pub struct DetectParams {
 struct StoreNames<'s> {
     store: &'s Store,
     cache: RefCell<HashMap<(DictKind, u32), String>>,
+    pages: RefCell<HashMap<u32, String>>,
 }
 
 impl StoreNames<'_> {
@@ -51,10 +52,8 @@ impl StoreNames<'_> {
         self.cache.borrow_mut().insert((kind, id), s.clone());
         s
     }
-}
 
-impl Names for StoreNames<'_> {
-    fn page(&self, id: u32) -> String {
+    fn page_uncached(&self, id: u32) -> String {
         let raw = name(self.store, DictKind::Page, id).ok().flatten();
         match raw.as_deref().and_then(page_ref_from_bytes) {
             Some(PageRef::Titled { space, title }) => format!("{space}/{title}"),
@@ -69,6 +68,18 @@ impl Names for StoreNames<'_> {
             }
             None => format!("page ref {id}"),
         }
+    }
+}
+
+impl Names for StoreNames<'_> {
+    fn page(&self, id: u32) -> String {
+        // Tens of thousands of alerts show a few pages each, mostly the same ones.
+        if let Some(s) = self.pages.borrow().get(&id) {
+            return s.clone();
+        }
+        let s = self.page_uncached(id);
+        self.pages.borrow_mut().insert(id, s.clone());
+        s
     }
     fn space(&self, id: u32) -> String {
         self.text(DictKind::Space, id)
@@ -95,13 +106,14 @@ pub fn detect(store: &Store, window: &Window, params: DetectParams) -> Result<Ve
     let Some(plan) = window.plan(&totals) else { return Ok(Vec::new()) };
     let pm = PageMap::load(store)?;
     let users = Dict::load(store, DictKind::User)?;
-    let names = StoreNames { store, cache: RefCell::new(HashMap::new()) };
+    let names = StoreNames { store, cache: RefCell::new(HashMap::new()), pages: RefCell::new(HashMap::new()) };
     let w = pagetrail_detect::Window { from_ms: plan.from_ms, to_ms: plan.to_ms };
     let mut engine = Engine::new(params.config, w, params.enabled, params.admins);
     let hist_from = engine.history_from_ms();
     let split = engine.digests_until_ms();
     let um = UserMap::load(store)?;
     let mut digests = store.cursor(Cf::UserDigest);
+    let mut event_cur = store.cursor(Cf::Events);
     for (u, user) in users.iter() {
         if um.is_alias(u) {
             continue; // its events go with the canonical user's
@@ -112,7 +124,7 @@ pub fn detect(store: &Store, window: &Window, params: DetectParams) -> Result<Ve
         let from = if use_digests { split.max(hist_from) } else { hist_from };
         let mut evs = Vec::new();
         for &id in &ids {
-            events::scan_user(store, id, from, plan.to_ms, |rows| {
+            events::scan_user_in(store, &mut event_cur, id, from, plan.to_ms, |rows| {
                 evs.extend(rows.iter().filter(|r| r.ts_ms >= from && r.ts_ms < plan.to_ms).map(|r| DetectEvent {
                     ts_ms: r.ts_ms,
                     action: r.action,
@@ -176,12 +188,18 @@ fn load_history(
     Ok(days
         .into_iter()
         .map(|(day, mut d)| {
-            let mut space_of: HashMap<u32, u32> = HashMap::new();
-            for p in &d.pages {
-                space_of.entry(pm.canon(p.page)).or_insert_with(|| pm.space(p.page));
-            }
-            d.map_pages(|r| pm.canon(r));
-            let spaces = d.pages.iter().map(|p| space_of.get(&p.page).copied().unwrap_or(0)).collect();
+            let spaces = if d.pages.iter().all(|p| pm.canon(p.page) == p.page) {
+                d.pages.iter().map(|p| pm.space(p.page)).collect()
+            } else {
+                // Pages linked to one canonical page fold into it, with the space a reference
+                // gives it, as an event of that reference would.
+                let mut space_of: HashMap<u32, u32> = HashMap::new();
+                for p in &d.pages {
+                    space_of.entry(pm.canon(p.page)).or_insert_with(|| pm.space(p.page));
+                }
+                d.map_pages(|r| pm.canon(r));
+                d.pages.iter().map(|p| space_of.get(&p.page).copied().unwrap_or(0)).collect()
+            };
             HistoryDay { day: i64::from(day), digest: d, spaces }
         })
         .collect())

@@ -220,11 +220,24 @@ fn decode_body(base: i64, body: &[u8], has_extra: bool) -> Option<Vec<EventRow>>
 /// Visits the groups of one user whose first event falls in `[from_ms - 1 day, to_ms)`
 /// (a group spans at most one UTC day), decoding each; rows outside the window are kept for
 /// the caller to filter.
-pub fn scan_user(store: &Store, user: u32, from_ms: i64, to_ms: i64, mut f: impl FnMut(&[EventRow])) -> Result<()> {
+pub fn scan_user(store: &Store, user: u32, from_ms: i64, to_ms: i64, f: impl FnMut(&[EventRow])) -> Result<()> {
+    scan_user_in(store, &mut store.cursor(crate::Cf::Events), user, from_ms, to_ms, f)
+}
+
+/// [`scan_user`] through a cursor of the `events` family kept across users: a scan of
+/// thousands of users seeks one iterator instead of building one per user.
+pub fn scan_user_in(
+    store: &Store,
+    cur: &mut crate::Cursor<'_>,
+    user: u32,
+    from_ms: i64,
+    to_ms: i64,
+    mut f: impl FnMut(&[EventRow]),
+) -> Result<()> {
     let lo = key(user, from_ms.saturating_sub(pagetrail_core::time::DAY_MS), 0);
     let hi = key(user, to_ms, 0);
     let mut err = None;
-    store.range(crate::Cf::Events, &lo, &hi).visit(|k, v| {
+    cur.visit(&lo, &hi, |k, v| {
         let Some((_, ts, _)) = parse_key(k) else {
             err = Some(store.corrupt("event key"));
             return false;
