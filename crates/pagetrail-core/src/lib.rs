@@ -11,6 +11,7 @@ pub mod time;
 pub mod tomcat;
 pub mod url;
 pub mod varint;
+pub mod zone;
 
 pub use action::Action;
 pub use classify::{classify, Classified, ContextPath};

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use pagetrail_core::time::{parse_instant, DAY_MS};
+use pagetrail_core::zone::Zone;
 use serde::{Deserialize, Serialize};
 
 use crate::{Severity, DETECTORS};
@@ -315,7 +316,11 @@ impl Default for PrivilegedConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OffHoursConfig {
-    pub utc_offset_minutes: i32,
+    /// The site's zone: `UTC`, an IANA name (`Europe/Berlin`, daylight saving followed) or a
+    /// fixed offset (`+05:30`).
+    pub time_zone: String,
+    /// Zones of single users (username → zone), overriding `time_zone`.
+    pub user_time_zones: BTreeMap<String, String>,
     pub baseline_days: u32,
     pub min_slot_days: u32,
     pub z: f64,
@@ -331,7 +336,8 @@ pub struct OffHoursConfig {
 impl Default for OffHoursConfig {
     fn default() -> Self {
         OffHoursConfig {
-            utc_offset_minutes: 0,
+            time_zone: "UTC".into(),
+            user_time_zones: BTreeMap::new(),
             baseline_days: 90,
             min_slot_days: 3,
             z: 3.0,
@@ -664,12 +670,17 @@ impl Config {
         days("privileged.history_days", self.privileged.history_days)?;
 
         let o = &self.off_hours;
-        if o.utc_offset_minutes.abs() > 18 * 60 {
-            return Err(invalid("off-hours.utc_offset_minutes", "must be within ±1080"));
+        const ZONE: &str = "must be UTC, an IANA zone such as Europe/Berlin, or an offset such as +05:30";
+        // The daily digests count reads per quarter hour: a fixed offset must be whole quarters
+        // (every IANA zone's offset has been since the 1970s).
+        let quarters = |z: Zone| !matches!(z, Zone::Fixed(off) if off % (15 * 60_000) != 0);
+        if !Zone::parse(&o.time_zone).is_some_and(quarters) {
+            return Err(invalid("off-hours.time_zone", ZONE));
         }
-        // Every zone's offset is; the daily digests count reads per quarter hour.
-        if o.utc_offset_minutes % 15 != 0 {
-            return Err(invalid("off-hours.utc_offset_minutes", "must be a multiple of 15"));
+        for (user, zone) in &o.user_time_zones {
+            if !Zone::parse(zone).is_some_and(quarters) {
+                return Err(invalid(format!("off-hours.user_time_zones.{user}"), ZONE));
+            }
         }
         at_least_one("off-hours.baseline_days", o.baseline_days)?;
         days("off-hours.baseline_days", o.baseline_days)?;
@@ -836,11 +847,14 @@ site_export_paths = ["/admin/dobackup.action"]
 learn_from_admin_requests = true
 history_days = 90           # history to supply so that /admin/ requests can be seen
 
-# D12 hour-of-week in a fixed UTC offset. A slot (weekday, hour) is active when read on at least
-# min_slot_days days of baseline_days; a day alerts when its inactive-slot read ratio exceeds
-# mean + z * stddev of the actor's earlier days. Without a baseline, reads outside business hours.
+# D12 hour-of-week in the actor's time zone. A slot (weekday, hour) is active when read on at
+# least min_slot_days days of baseline_days; a day alerts when its inactive-slot read ratio
+# exceeds mean + z * stddev of the actor's earlier days. Without a baseline, reads outside
+# business hours. Zones: "UTC", an IANA name ("Europe/Berlin", daylight saving followed) or an
+# offset in whole quarter hours ("+05:30").
 [off-hours]
-utc_offset_minutes = 0
+time_zone = "UTC"
+user_time_zones = {}        # per user, overriding time_zone: { jsmith = "America/New_York" }
 baseline_days = 90
 min_slot_days = 3
 z = 3.0

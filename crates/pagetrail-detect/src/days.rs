@@ -1,7 +1,10 @@
 //! Day- and hour-bucket detectors: D3 self-baseline, the daily counts D4 compares across
 //! actors, and D12 hour-of-week.
 
+use std::cell::Cell;
+
 use pagetrail_core::time::{day_of, DAY_MS};
+use pagetrail_core::zone::Zone;
 
 use crate::actor::{Actor, Draft, EvLite, Note};
 use crate::engine::{Ctx, MAX_SPAN_DAYS};
@@ -191,27 +194,56 @@ pub(crate) fn baseline(ctx: &Ctx, a: &Actor<'_>, dc: &Daily) -> Vec<Draft> {
     crate::actor::dedupe(out, 0)
 }
 
-/// D12 hour-of-week, in a fixed UTC offset. A slot (weekday, hour) is active when the actor
+/// Local time of UTC instants, the zone's offset taken at the start of each UTC quarter hour
+/// (zones change offset on quarter hours), so a stored quarter and the reads in it fall in the
+/// same local hour. Memoized: reads come in time order.
+struct Clock {
+    zone: Zone,
+    quarter: Cell<i64>,
+    offset: Cell<i64>,
+}
+
+impl Clock {
+    fn new(zone: Zone) -> Clock {
+        Clock { zone, quarter: Cell::new(i64::MIN), offset: Cell::new(0) }
+    }
+
+    fn local(&self, utc_ms: i64) -> i64 {
+        let q = utc_ms.div_euclid(QUARTER_MS);
+        if q != self.quarter.get() {
+            self.quarter.set(q);
+            self.offset.set(self.zone.offset_ms(q * QUARTER_MS));
+        }
+        utc_ms + self.offset.get()
+    }
+}
+
+/// D12 hour-of-week, in the actor's zone. A slot (weekday, hour) is active when the actor
 /// read in it on at least `min_slot_days` of the previous `baseline_days` local days. A day
 /// alerts (low) when at least `min_inactive_reads` window reads fall in inactive slots and
 /// their share of the day's reads exceeds mean + z·stddev of the share on the actor's earlier
 /// warm days. Without such a baseline (fewer than `min_baseline_days`), a day alerts when at
 /// least `min_inactive_reads` reads fall outside business hours: the spec's cold start ("≥ 3
 /// reads in inactive slots") would flag every new user, for whom every slot is inactive.
-pub(crate) fn off_hours(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
+pub(crate) fn off_hours(ctx: &Ctx, a: &Actor<'_>, zone: Zone) -> Vec<Draft> {
     let c = &ctx.cfg.off_hours;
-    let off = i64::from(c.utc_offset_minutes) * 60_000;
-    // Reads as (local ms, count): the history's quarter hours (the offset is a whole number
-    // of quarters, so each falls in one local hour), then the window's reads.
-    let hist_reads = a.hist.iter().flat_map(|h| {
-        h.digest
-            .quarters
-            .iter()
-            .enumerate()
-            .filter(|(_, &n)| n > 0)
-            .map(move |(q, &n)| (h.day * DAY_MS + q as i64 * QUARTER_MS + off, n))
-    });
-    let local_days = hist_reads.clone().map(|(lts, _)| lts).chain(a.reads.iter().map(|&i| a.ts(i) + off));
+    let clock = Clock::new(zone);
+    // Reads in local ms: the history's quarter hours (with their counts), then the window's.
+    let hist_reads: Vec<(i64, u32)> = a
+        .hist
+        .iter()
+        .flat_map(|h| {
+            h.digest
+                .quarters
+                .iter()
+                .enumerate()
+                .filter(|(_, &n)| n > 0)
+                .map(move |(q, &n)| (h.day * DAY_MS + q as i64 * QUARTER_MS, n))
+        })
+        .map(|(utc, n)| (clock.local(utc), n))
+        .collect();
+    let win_local: Vec<i64> = a.reads.iter().map(|&i| clock.local(a.ts(i))).collect();
+    let local_days = hist_reads.iter().map(|&(lts, _)| lts).chain(win_local.iter().copied());
     let (Some(d0), Some(dl)) =
         (local_days.clone().map(|t| t.div_euclid(DAY_MS)).min(), local_days.map(|t| t.div_euclid(DAY_MS)).max())
     else {
@@ -233,8 +265,8 @@ pub(crate) fn off_hours(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
             *v += n;
         }
     }
-    for &i in &a.reads {
-        let idx = bin(a.ts(i) + off);
+    for &lts in &win_local {
+        let idx = bin(lts);
         if let Some(v) = all.get_mut(idx) {
             *v += 1;
         }
@@ -308,14 +340,16 @@ pub(crate) fn off_hours(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
         if wreads == 0 {
             continue;
         }
-        let ds = ((d as i64 + d0) * DAY_MS - off).max(ctx.from);
-        let de = (d as i64 + d0 + 1) * DAY_MS - off;
+        // The local day's reads lie within 19 hours of its UTC bounds, whatever the zone.
+        let lday = d as i64 + d0;
+        let lo = a.reads.partition_point(|&i| a.ts(i) < lday * DAY_MS - 19 * HOUR_MS);
+        let hi = a.reads.partition_point(|&i| a.ts(i) < (lday + 1) * DAY_MS + 19 * HOUR_MS);
         let evidence = |pick: &dyn Fn(usize) -> bool| {
             let mut ev = EvLite::new();
-            for &i in a.reads_between(ds, de) {
-                let lts = a.ts(i) + off;
+            let hi = hi.max(lo);
+            for (&lts, &i) in win_local[lo..hi].iter().zip(&a.reads[lo..hi]) {
                 let h = (lts - lts.div_euclid(DAY_MS) * DAY_MS) / HOUR_MS;
-                if pick(h as usize) {
+                if lts.div_euclid(DAY_MS) == lday && pick(h as usize) {
                     ev.push(&a.ev[i as usize]);
                 }
             }
@@ -344,7 +378,7 @@ pub(crate) fn off_hours(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
                         .count("reads", wreads)
                         .count("inactive_slot_reads", ina)
                         .count("active_slots", active_slots as u64)
-                        .note("utc_offset_minutes", Note::Text(c.utc_offset_minutes.to_string()))
+                        .note("time_zone", Note::Text(zone.name()))
                         .note(
                             "rule",
                             Note::Text("inactive-slot reads against the daily baseline of that count".into()),
@@ -365,7 +399,7 @@ pub(crate) fn off_hours(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
                         .count("reads", wreads)
                         .count("inactive_slot_reads", ina)
                         .count("active_slots", active_slots as u64)
-                        .note("utc_offset_minutes", Note::Text(c.utc_offset_minutes.to_string())),
+                        .note("time_zone", Note::Text(zone.name())),
                 );
             }
         } else {
@@ -381,7 +415,7 @@ pub(crate) fn off_hours(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
                     )
                     .count("reads", wreads)
                     .count("off_hours_reads", offh)
-                    .note("utc_offset_minutes", Note::Text(c.utc_offset_minutes.to_string()))
+                    .note("time_zone", Note::Text(zone.name()))
                     .note("rule", Note::Text("cold start: reads outside business hours".into())),
                 );
             }

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use pagetrail_core::time::{day_of, DAY_MS};
+use pagetrail_core::zone::Zone;
 
 use crate::actor::{dedupe, to_alert, Actor, Draft, EvLite, Note};
 use crate::days::{self, Daily};
@@ -48,6 +49,9 @@ pub(crate) struct Rules {
     pub allow_users: Vec<(String, i64)>,
     pub allow_agents: Vec<(String, i64)>,
     pub allow_ips: Vec<(String, i64)>,
+    /// D12 zones: the site's, and single users' (lower-cased names).
+    pub zone: Zone,
+    pub user_zones: HashMap<String, Zone>,
 }
 
 /// What every detector reads: configuration and time bounds.
@@ -194,6 +198,14 @@ impl Engine {
             allow_users: allow(AllowKind::User),
             allow_agents: allow(AllowKind::Agent),
             allow_ips: allow(AllowKind::Ip),
+            // A zone that does not parse (possible only when the config was built in code) is UTC.
+            zone: Zone::parse(&c.off_hours.time_zone).unwrap_or(Zone::UTC),
+            user_zones: c
+                .off_hours
+                .user_time_zones
+                .iter()
+                .map(|(u, z)| (u.trim().to_lowercase(), Zone::parse(z).unwrap_or(Zone::UTC)))
+                .collect(),
         };
         let dedup_ms = minutes_ms(c.dedup_minutes);
         let from = window.from_ms.clamp(0, LATEST_MS);
@@ -398,7 +410,12 @@ impl Engine {
             }
         }
         if run[det::OFF_HOURS] {
-            drafts.extend(days::off_hours(ctx, &a));
+            let rules = &ctx.rules;
+            let zone = match anon_ip {
+                Some(_) => rules.zone,
+                None => rules.user_zones.get(&user.to_lowercase()).copied().unwrap_or(rules.zone),
+            };
+            drafts.extend(days::off_hours(ctx, &a, zone));
         }
         if run[det::DORMANT] {
             drafts.extend(novelty::dormant(ctx, &a, &low));

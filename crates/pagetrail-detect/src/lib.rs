@@ -19,7 +19,8 @@
 //! - Peer group = actors whose most-read space before the window is the same (fallback: all).
 //! - D9 cannot see result lists: reads within `fetch_window_minutes` after the searches count
 //!   as fetched results.
-//! - D12 uses a fixed UTC offset; without a baseline it falls back to business hours.
+//! - D12 works in the site's zone or the user's (`[off-hours] time_zone`, `user_time_zones`);
+//!   without a baseline it falls back to business hours.
 //! - Allow-list entries cover activity up to the end of their expiry day: user entries suppress
 //!   alerts, agent and address entries remove those events before detection.
 //!

@@ -1058,18 +1058,28 @@ fn users_with_history(w: &mut World) -> Vec<UserEvents> {
 fn digests_give_the_same_alerts_as_events() {
     let mut w = World::new();
     let users = users_with_history(&mut w);
+    // Kathmandu is +05:45: its hours cut UTC quarter hours, not hours.
+    let zoned = Config::from_toml(
+        "[off-hours]\ntime_zone = \"Europe/Berlin\"\nuser_time_zones = { dana = \"Asia/Kathmandu\" }\n",
+    )
+    .unwrap();
     // A midnight start and one inside a day, whose morning is then history too.
-    for from in [t0(), t0() + DAY_MS + 11 * HOUR + 7 * MIN] {
+    for (from, cfg) in [
+        (t0(), Config::default()),
+        (t0() + DAY_MS + 11 * HOUR + 7 * MIN, Config::default()),
+        (t0(), zoned.clone()),
+        (t0() + DAY_MS + 11 * HOUR + 7 * MIN, zoned),
+    ] {
         let win = Window { from_ms: from, to_ms: t0() + 7 * DAY_MS };
-        let mut raw = Engine::new(Config::default(), win, Vec::new(), BTreeSet::new());
-        let mut dig = Engine::new(Config::default(), win, Vec::new(), BTreeSet::new());
+        let mut raw = Engine::new(cfg.clone(), win, Vec::new(), BTreeSet::new());
+        let mut dig = Engine::new(cfg.clone(), win, Vec::new(), BTreeSet::new());
         for u in &users {
             raw.add_user(u.clone(), &w);
             let (rest, hist) = as_digests(u, dig.digests_until_ms());
             assert!(dig.add_user_digests(rest, hist, &w));
         }
         let (a, b) = (raw.finish(&w), dig.finish(&w));
-        if from == t0() {
+        if from == t0() && cfg == Config::default() {
             let fired: BTreeSet<&str> = a.iter().map(|x| x.detector).collect();
             for d in ["baseline", "off-hours", "dormant", "new-source", "new-space", "scripted-agent"] {
                 assert!(fired.contains(d), "{d} did not fire: {fired:?}");
@@ -1100,4 +1110,49 @@ fn history_starts_at_a_midnight() {
     let e = Engine::new(Config::default(), w, Vec::new(), BTreeSet::new());
     assert_eq!(e.digests_until_ms(), t0());
     assert_eq!(e.history_from_ms(), t0() - 180 * DAY_MS);
+}
+
+/// Office hours 09:00, 11:00 and 14:00 in Berlin all winter; after clocks go forward the same
+/// local hours are an hour earlier in UTC. In Berlin time nothing changed; in UTC every read
+/// of the new week falls in a slot never used before.
+#[test]
+fn off_hours_follows_the_users_zone_across_daylight_saving() {
+    let w = World::new();
+    let monday = days_from_civil(2026, 3, 30) * DAY_MS;
+    let mut berta = Vec::new();
+    for k in 1..=70i64 {
+        let day = monday - k * DAY_MS;
+        if matches!(k % 7, 1 | 2) {
+            continue; // weekends
+        }
+        berta.extend([8, 10, 13].map(|h| view(day + h * HOUR, 1)));
+    }
+    let tuesday = monday + DAY_MS;
+    berta.extend([7, 9, 12].iter().flat_map(|&h| views(tuesday + h * HOUR, MIN, 1, 3)));
+    let win = Window { from_ms: monday, to_ms: monday + 7 * DAY_MS };
+    let run = |toml: &str| {
+        let mut e = Engine::new(Config::from_toml(toml).unwrap(), win, vec!["off-hours"], BTreeSet::new());
+        e.add_user(user("berta", berta.clone()), &w);
+        e.finish(&w)
+    };
+    let utc = run("");
+    assert_eq!(utc.len(), 1, "{utc:?}");
+    assert_eq!(utc[0].evidence.counts["inactive_slot_reads"], 9);
+    assert_eq!(utc[0].evidence.notes["time_zone"], "UTC");
+    assert!(run("[off-hours]\ntime_zone = \"Europe/Berlin\"\n").is_empty());
+    assert!(run("[off-hours]\nuser_time_zones = { BERTA = \"Europe/Berlin\" }\n").is_empty());
+    assert_eq!(run("[off-hours]\nuser_time_zones = { other = \"Europe/Berlin\" }\n").len(), 1);
+}
+
+#[test]
+fn zones_that_do_not_parse_are_errors_naming_the_key() {
+    for (text, key) in [
+        ("[off-hours]\ntime_zone = \"Europe/Berln\"\n", "off-hours.time_zone"),
+        ("[off-hours]\ntime_zone = \"+05:10\"\n", "off-hours.time_zone"),
+        ("[off-hours]\nuser_time_zones = { ann = \"Mars/Olympus\" }\n", "off-hours.user_time_zones.ann"),
+    ] {
+        let err = Config::from_toml(text).expect_err(text).to_string();
+        assert!(err.contains(key), "{err}");
+    }
+    assert!(Config::from_toml("[off-hours]\ntime_zone = \"+05:45\"\n").is_ok());
 }
