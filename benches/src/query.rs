@@ -5,37 +5,9 @@
 //! `pagetrail gen --users 5000 --days 365 --start 2025-01-01 | pagetrail --store STORE ingest -`
 //! The 90-day window is the last 90 whole days before the store's last event.
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::time::Instant;
+mod cli;
 
-fn pagetrail() -> PathBuf {
-    let exe = std::env::current_exe().expect("own path");
-    let p = exe.parent().expect("target/<profile>").join("pagetrail");
-    assert!(p.exists(), "build the CLI first: cargo build --release -p pagetrail-cli");
-    p
-}
-
-fn run(store: &str, args: &[&str]) -> (f64, String) {
-    let t = Instant::now();
-    let out = Command::new(pagetrail()).args(["--store", store, "--format", "json"]).args(args).output().unwrap();
-    let ms = t.elapsed().as_secs_f64() * 1000.0;
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    (ms, String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn field<'a>(json: &'a str, key: &str) -> &'a str {
-    let pat = format!("\"{key}\":");
-    let at = json.find(&pat).map(|i| i + pat.len()).unwrap_or_else(|| panic!("no {key} in {json}"));
-    json[at..].split([',', '}']).next().unwrap().trim().trim_matches('"')
-}
-
-fn median(store: &str, args: &[&str], runs: usize) -> f64 {
-    run(store, args); // warm the page cache
-    let mut v: Vec<f64> = (0..runs).map(|_| run(store, args).0).collect();
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
+use cli::{add_days, field, median, run};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -44,15 +16,9 @@ fn main() {
     let (_, stats) = run(&store, &["stats"]);
     let last = field(&stats, "last");
     let last_day = &last[..10];
-    let to = {
-        // The day after the last event, so the window holds whole days.
-        let out = Command::new("date").args(["-u", "-d", &format!("{last_day} +1 day"), "+%F"]).output().unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
-    let from = {
-        let out = Command::new("date").args(["-u", "-d", &format!("{to} -90 days"), "+%F"]).output().unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
+    // The day after the last event, so the window holds whole days.
+    let to = add_days(last_day, 1);
+    let from = add_days(&to, -90);
     // Subjects: the top reader, the most read page and space of the 90-day window.
     // The integration account reads through the API only; the subject is the top person.
     let (_, top) = run(&store, &["top-readers", "--by", "events", "--limit", "5", "--from", &from, "--to", &to]);
@@ -95,8 +61,8 @@ fn main() {
     for (name, a) in cases {
         let mut a90 = a.clone();
         a90.extend_from_slice(&w90);
-        let m90 = if name == "stats" { f64::NAN } else { median(&store, &a90, runs) };
-        let mall = median(&store, &a, runs);
+        let m90 = if name == "stats" { f64::NAN } else { median(&store, &a90, runs).0 };
+        let mall = median(&store, &a, runs).0;
         println!("| {name} | {m90:.1} | {mall:.1} |");
     }
 }
