@@ -713,8 +713,16 @@ fn alert_json(a: &pagetrail_detect::Alert) -> Value {
 fn print_alerts(out: &mut dyn Write, fmt: Format, alerts: &[pagetrail_detect::Alert]) -> Result<()> {
     match fmt {
         Format::Json => {
-            let rows: Vec<Value> = alerts.iter().map(alert_json).collect();
-            writeln!(out, "{}", json!({ "alerts": rows }))?;
+            // One alert at a time: a year of a large site is hundreds of thousands of alerts,
+            // and one document tree of them took gigabytes.
+            write!(out, "{{\"alerts\":[")?;
+            for (i, a) in alerts.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut *out, &alert_json(a))?;
+            }
+            writeln!(out, "]}}")?;
         }
         Format::Csv => output::csv(
             out,
