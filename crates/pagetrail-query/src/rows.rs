@@ -65,6 +65,9 @@ impl Names<'_> {
     }
 }
 
+/// How much time `events` reads, shapes and sorts at once.
+const SLICE_MS: i64 = 7 * pagetrail_core::time::DAY_MS;
+
 /// Streams matching events in time order, then by source file and line.
 pub fn events(
     store: &Store,
@@ -98,38 +101,49 @@ pub fn events(
     if filter.space.is_some() && space_id.is_none() {
         return Ok(());
     }
-    let mut rows: Vec<(u32, EventRow)> = Vec::new();
-    for u in user_ids {
-        ev::scan_user(store, u, plan.from_ms, plan.to_ms, |group| {
-            for r in group {
-                let keep = r.ts_ms >= plan.from_ms
-                    && r.ts_ms < plan.to_ms
-                    && filter.action.is_none_or(|a| a == r.action)
-                    && page_canon.is_none_or(|c| r.page != 0 && pm.canon(r.page) == c);
-                if keep {
-                    rows.push((u, r.clone()));
-                }
-            }
-        })?;
-    }
     let contexts = load_contexts(store)?;
     let mut names = Names { store, cache: HashMap::new() };
-    let mut shaped = Vec::with_capacity(rows.len());
-    for (u, r) in rows {
-        let e = shape(&mut names, &users, &contexts, &pm, um.canon(u), &r)?;
-        if let Some(sid) = space_id {
-            let named = names.get(DictKind::Space, sid)?;
-            let in_space = (r.page != 0 && pm.space(r.page) == sid) || e.space.as_deref() == Some(named.as_str());
-            if !in_space {
-                continue;
+    // Slice by slice of time, so memory holds one slice (a week of the whole site is a few
+    // hundred thousand events; a year is tens of millions) and output starts at once.
+    let mut slice_from = plan.from_ms;
+    while slice_from < plan.to_ms {
+        let slice_to = slice_from.saturating_add(SLICE_MS).min(plan.to_ms);
+        let mut rows: Vec<(u32, EventRow)> = Vec::new();
+        for &u in &user_ids {
+            ev::scan_user(store, u, slice_from, slice_to, |group| {
+                for r in group {
+                    let keep = r.ts_ms >= slice_from
+                        && r.ts_ms < slice_to
+                        && filter.action.is_none_or(|a| a == r.action)
+                        && page_canon.is_none_or(|c| r.page != 0 && pm.canon(r.page) == c);
+                    if keep {
+                        rows.push((u, r.clone()));
+                    }
+                }
+            })?;
+        }
+        let mut shaped = Vec::with_capacity(rows.len());
+        for (u, r) in rows {
+            let e = shape(&mut names, &users, &contexts, &pm, um.canon(u), &r)?;
+            if let Some(sid) = space_id {
+                let named = names.get(DictKind::Space, sid)?;
+                let in_space = (r.page != 0 && pm.space(r.page) == sid) || e.space.as_deref() == Some(named.as_str());
+                if !in_space {
+                    continue;
+                }
+            }
+            shaped.push(e);
+        }
+        shaped.sort_by(|a, b| (a.ts_ms, &a.file, a.line).cmp(&(b.ts_ms, &b.file, b.line)));
+        for e in shaped {
+            if !out(e) {
+                return Ok(());
             }
         }
-        shaped.push(e);
-    }
-    shaped.sort_by(|a, b| (a.ts_ms, &a.file, a.line).cmp(&(b.ts_ms, &b.file, b.line)));
-    for e in shaped {
-        if !out(e) {
-            break;
+        slice_from = slice_to;
+        // Request strings are nearly all distinct: a cache of every one would grow with the window.
+        if names.cache.len() > 200_000 {
+            names.cache.clear();
         }
     }
     Ok(())
