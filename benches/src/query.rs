@@ -20,13 +20,14 @@ fn main() {
     let to = add_days(last_day, 1);
     let from = add_days(&to, -90);
     // Subjects: the top reader, the most read page and space of the 90-day window.
-    // The integration account reads through the API only; the subject is the top person.
+    // The integration account reads through the API only, and `-` is everyone anonymous:
+    // the subject is the top person.
     let (_, top) = run(&store, &["top-readers", "--by", "events", "--limit", "5", "--from", &from, "--to", &to]);
     let user = top
         .split("\"user\":\"")
         .skip(1)
         .map(|s| s.split('"').next().unwrap())
-        .find(|u| !u.starts_with("svc-"))
+        .find(|u| !u.starts_with("svc-") && *u != "-")
         .expect("a reader")
         .to_owned();
     let (_, ev) = run(&store, &["events", "--user", &user, "--action", "view", "--from", &from, "--to", &to]);
