@@ -252,7 +252,7 @@ impl Engine {
     }
 
     /// Like [`Engine::add_user`], with the history before [`Engine::digests_until_ms`] given as
-    /// daily digests (pages canonical, days in `[history_from_ms, digests_until_ms)`) and events
+    /// daily digests (one per day, pages canonical, days in `[history_from_ms, digests_until_ms)`) and events
     /// from there on. Gives the same alerts as `add_user` with all the events. Returns false,
     /// adding nothing, when [`Engine::digests_suffice`] says no.
     pub fn add_user_digests(&mut self, user: UserEvents, mut history: Vec<HistoryDay>, names: &dyn Names) -> bool {

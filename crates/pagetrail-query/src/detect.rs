@@ -121,7 +121,7 @@ pub fn detect(store: &Store, window: &Window, params: DetectParams) -> Result<Ve
         let user = String::from_utf8_lossy(user).into_owned();
         let ids = um.ids_of(u);
         let use_digests = !params.raw_history && engine.digests_suffice(&user);
-        let from = if use_digests { split.max(hist_from) } else { hist_from };
+        let from = if use_digests { split } else { hist_from };
         let mut evs = Vec::new();
         for &id in &ids {
             events::scan_user_in(store, &mut event_cur, id, from, plan.to_ms, |rows| {
