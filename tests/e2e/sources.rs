@@ -13,12 +13,19 @@ fn mixed_sources_folder() {
     let store = d.path().join("store");
     let dir = sources();
     let s = json(&store, &["ingest", "--tz", "Europe/Berlin", dir.to_str().unwrap()]);
-    // 5 AccessLogFilter lines (1 other log line, 1 torn), 3 DC audit records (1 skipped kind, 1
-    // torn), 2 Cloud audit records (1 not a read action), 2 organization audit events (1 login),
-    // 3 JSON Lines (1 bad timestamp).
+    // 5 AccessLogFilter lines (1 other log line, 1 torn), 3 DC audit records (a download, a space
+    // import, 1 torn), 2 Cloud audit records (an export, a logo change), 2 organization audit
+    // events (a view, a login), 3 JSON Lines (1 bad timestamp). Every audit record is an event.
     assert_eq!((s["files"].as_u64(), s["lines"].as_u64()), (Some(5), Some(15)), "{s}");
-    assert_eq!((s["events"].as_u64(), s["reads"].as_u64()), (Some(8), Some(7)), "{s}");
-    assert_eq!((s["noise"].as_u64(), s["rejected"].as_u64()), (Some(4), Some(3)), "{s}");
+    assert_eq!((s["events"].as_u64(), s["reads"].as_u64()), (Some(11), Some(7)), "{s}");
+    assert_eq!((s["noise"].as_u64(), s["rejected"].as_u64()), (Some(1), Some(3)), "{s}");
+    let admin = jsonl(&store, &["events", "--action", "admin"]);
+    let what: Vec<&str> = admin
+        .iter()
+        .map(|e| e["extra"]["audit_action"].as_str().or(e["extra"]["audit_summary"].as_str()).unwrap())
+        .collect();
+    assert_eq!(what, ["audit.logging.summary.space.import", "Space logo uploaded"], "{admin:?}");
+    assert_eq!(jsonl(&store, &["events", "--action", "auth"]).len(), 1, "the organization login");
     let cloud = jsonl(&store, &["events", "--user", "5b10ac8d82e05b22cc7d4ef6"]);
     assert_eq!((&cloud[0]["action"], &cloud[0]["page_id"]), (&"export".into(), &1234999.into()));
     let org = jsonl(&store, &["events", "--user", "5b10ac8d82e05b22cc7d4ef5"]);
@@ -183,7 +190,12 @@ fn org_action_names_come_from_a_mapping_file() {
     std::fs::write(&map, "# our tenant's names\nconfluence_page_opened=view\n").unwrap();
     let plain = d.path().join("plain");
     let s = json(&plain, &["ingest", log.to_str().unwrap()]);
-    assert_eq!((s["events"].as_u64(), s["noise"].as_u64()), (Some(0), Some(1)), "unmapped actions are not events: {s}");
+    assert_eq!(
+        (s["events"].as_u64(), s["reads"].as_u64(), s["noise"].as_u64()),
+        (Some(1), Some(0), Some(0)),
+        "an unmapped action is an admin event, not a read: {s}"
+    );
+    assert_eq!(jsonl(&plain, &["events", "--action", "admin"])[0]["extra"]["audit_action"], "confluence_page_opened");
     let mapped = d.path().join("mapped");
     let s = json(&mapped, &["ingest", "--org-actions", map.to_str().unwrap(), log.to_str().unwrap()]);
     assert_eq!((s["events"].as_u64(), s["reads"].as_u64()), (Some(1), Some(1)), "{s}");

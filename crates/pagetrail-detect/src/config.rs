@@ -841,8 +841,9 @@ page_window_minutes = 60
 min_page_exports = 5
 site_export_paths = ["/admin/dobackup.action"]
 
-# D11 privileged readers: --admins plus users with successful (2xx) /admin/ requests. Every
-# D1 low-tier crossing by such an account is high.
+# D11 privileged readers: --admins plus users with successful (2xx) /admin/ requests or audit
+# records of administration (permission, group, user, app changes). Every D1 low-tier crossing by
+# such an account is high; a learned admin counts from the first such action on.
 [privileged]
 learn_from_admin_requests = true
 history_days = 90           # history to supply so that /admin/ requests can be seen

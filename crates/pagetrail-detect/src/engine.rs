@@ -399,14 +399,22 @@ impl Engine {
         drafts.extend(base);
         if run[det::PRIVILEGED] && anon_ip.is_none() && !low.is_empty() {
             let listed = self.admins.contains(&user.to_lowercase());
-            let admin_requests = if ctx.cfg.privileged.learn_from_admin_requests {
-                let before: u64 = a.hist.iter().map(|h| u64::from(h.digest.admin_ok)).sum();
-                before + a.ev.iter().filter(|e| admin_ok(e)).count() as u64
+            // Learned privilege starts with the first admin action (an `/admin/` request, or an
+            // audit record of a permission, group or other administration change). A history
+            // day gives no time of day, so it counts from that day's first event: both detect
+            // paths see the same digests, so they agree.
+            let (admin_requests, since) = if ctx.cfg.privileged.learn_from_admin_requests {
+                let hist = a.hist.iter().filter(|h| h.digest.admin_ok > 0);
+                let before: u64 = hist.clone().map(|h| u64::from(h.digest.admin_ok)).sum();
+                let first_hist = hist.map(|h| h.first_ms()).min();
+                let mut window = a.ev.iter().filter(|e| admin_ok(e));
+                let first_window = window.clone().map(|e| e.ts_ms).min();
+                (before + window.by_ref().count() as u64, first_hist.or(first_window))
             } else {
-                0
+                (0, None)
             };
             if listed || admin_requests > 0 {
-                drafts.extend(novelty::privileged(&low, listed, admin_requests));
+                drafts.extend(novelty::privileged(&low, listed, admin_requests, since));
             }
         }
         if run[det::OFF_HOURS] {

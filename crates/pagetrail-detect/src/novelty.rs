@@ -331,15 +331,20 @@ pub(crate) fn scripted(ctx: &Ctx, a: &Actor<'_>, agents: &[AgentInfo], seen: &Se
 }
 
 /// D11: every D1 low-tier crossing by a privileged account is high (admin-key and
-/// impersonation sessions are not in access logs).
-pub(crate) fn privileged(low: &[Draft], listed: bool, admin_requests: u64) -> Vec<Draft> {
+/// impersonation sessions are not in access logs). A listed admin is privileged throughout;
+/// a learned one from `since`, its first admin action, so a crossing that ended before it
+/// does not count.
+pub(crate) fn privileged(low: &[Draft], listed: bool, admin_requests: u64, since: Option<i64>) -> Vec<Draft> {
     low.iter()
+        .filter(|b| listed || since.is_some_and(|t| b.ev.end >= t))
         .map(|b| {
             let mut d = b.clone();
             d.det = det::PRIVILEGED;
             d.severity = Severity::High;
-            d.count("admin_requests", admin_requests)
-                .note("privilege", Note::Text(if listed { "listed admin" } else { "seen on /admin/ requests" }.into()))
+            d.count("admin_requests", admin_requests).note(
+                "privilege",
+                Note::Text(if listed { "listed admin" } else { "seen on admin requests or audit records" }.into()),
+            )
         })
         .collect()
 }

@@ -553,13 +553,33 @@ fn privileged_readers() {
     admins.push("calm");
     let alerts = run_cfg(Config::default(), &["privileged"], users, &w, &admins);
     assert_eq!(alerts.len(), 2, "{alerts:?}");
-    for (u, why) in [("root", "listed admin"), ("ops", "seen on /admin/ requests")] {
+    for (u, why) in [("root", "listed admin"), ("ops", "seen on admin requests or audit records")] {
         let a = of(&alerts, u);
         assert_eq!(a.len(), 1);
         assert_eq!((a[0].severity, a[0].value, a[0].threshold), (Severity::High, 35.0, 30.0));
         assert_eq!(a[0].evidence.notes["privilege"], why);
         assert_eq!((a[0].start_ms, a[0].end_ms), (s, s + 34 * 6 * SEC));
     }
+}
+
+/// An audit record of a permission grant (status 0: audit sources record none) makes its author
+/// privileged from that moment: a burst after it is privileged, one before it is not.
+#[test]
+fn privileged_from_an_audit_permission_change_on() {
+    let w = World::new();
+    let grant_at = t0() + DAY_MS + 12 * HOUR;
+    let grant = with(ev(grant_at, Action::Admin, 0, 0), |e| e.status = 0);
+    let mut after = views(grant_at + HOUR, 6 * SEC, 1, 35);
+    after.push(grant.clone());
+    after.sort_by_key(|e| e.ts_ms);
+    let mut before = views(grant_at - 3 * HOUR, 6 * SEC, 1, 35);
+    before.push(grant);
+    before.sort_by_key(|e| e.ts_ms);
+    let users = vec![user("after", after), user("before", before)];
+    let alerts = run_cfg(Config::default(), &["privileged"], users, &w, &[]);
+    assert_eq!(of(&alerts, "after").len(), 1, "{alerts:?}");
+    assert_eq!(of(&alerts, "after")[0].evidence.counts["admin_requests"], 1);
+    assert!(of(&alerts, "before").is_empty(), "a crossing before the grant is not privileged: {alerts:?}");
 }
 
 // ---- D12 off-hours -------------------------------------------------------------------------

@@ -2,11 +2,13 @@
 //!
 //! Cloud records name objects by display name only: a space object gives its name (kept as
 //! `space_name`), not its key, so these events rarely name a page well enough to be reads.
+//! Records that are not content are events too: `auth` for logins and logouts, `admin` for the
+//! rest (permissions, users, groups, space settings, ...), objects and changes kept in `extra`.
 
 use serde_json::Value;
 
 use super::dc_audit::{space_from_uri, UNKNOWN_ID};
-use super::json::{check_ts, id_of, opt_array, opt_obj, opt_str, record, Obj};
+use super::json::{check_ts, id_of, opt_array, opt_obj, opt_str, record, scalar, Obj};
 use super::{Actor, ParseOptions, SourceError, SourceEvent};
 use crate::Action;
 
@@ -32,13 +34,16 @@ pub(super) const SUMMARIES: [(&str, Action); 14] = [
 
 const ADMIN_KEY_VIEW: &str = "viewed with admin key";
 
-fn map_summary(summary: &str) -> Option<(Action, bool)> {
+fn map_summary(summary: &str) -> (Action, bool) {
     let s = summary.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
     let s = s.trim_end_matches('.');
     if s.contains(ADMIN_KEY_VIEW) {
-        return Some((Action::View, true));
+        return (Action::View, true);
     }
-    SUMMARIES.iter().find(|(k, _)| *k == s).map(|(_, a)| (*a, false))
+    match SUMMARIES.iter().find(|(k, _)| *k == s) {
+        Some((_, a)) => (*a, false),
+        None => (super::audit_class(&[s]), false),
+    }
 }
 
 fn actor(author: Option<&Obj>) -> Result<(Actor, Option<String>), SourceError> {
@@ -81,7 +86,27 @@ fn object(e: &mut SourceEvent, o: &Value) -> Result<(), SourceError> {
         "attachment" | "file" if e.attachment.is_none() && !name.is_empty() => {
             e.attachment = Some(name.to_owned());
         }
+        // Users, groups, apps: who was granted what, or added where.
+        other if !name.is_empty() => {
+            let kind = if other.is_empty() { "object" } else { other };
+            e.push_extra(&format!("object.{kind}"), name);
+        }
         _ => {}
+    }
+    Ok(())
+}
+
+/// `changedValues` (`{name, oldValue, newValue}`).
+fn changed_values(e: &mut SourceEvent, list: &[Value]) -> Result<(), SourceError> {
+    for c in list {
+        let Value::Object(c) = c else {
+            return Err(SourceError::BadField("changedValues"));
+        };
+        let name = opt_str(c, "name", "changedValues.name")?.unwrap_or("");
+        let (from, to) = (scalar(c.get("oldValue")).unwrap_or_default(), scalar(c.get("newValue")).unwrap_or_default());
+        if !name.is_empty() {
+            e.push_extra(&format!("changed.{name}"), super::change_text(&from, &to));
+        }
     }
     Ok(())
 }
@@ -96,9 +121,7 @@ pub(super) fn parse(line: &str, _opts: &ParseOptions) -> Result<Option<SourceEve
     };
     let summary = opt_str(&m, "summary", "summary")?.unwrap_or("");
     let category = opt_str(&m, "category", "category")?.unwrap_or("");
-    let Some((action, admin_key)) = map_summary(summary) else {
-        return Ok(None);
-    };
+    let (action, admin_key) = map_summary(summary);
     let (actor, display_name) = actor(opt_obj(&m, "author", "author")?)?;
     let mut e = SourceEvent::new(ts_ms, actor, action);
     e.display_name = display_name;
@@ -109,6 +132,7 @@ pub(super) fn parse(line: &str, _opts: &ParseOptions) -> Result<Option<SourceEve
     for o in opt_array(&m, "associatedObjects", "associatedObjects")? {
         object(&mut e, o)?;
     }
+    changed_values(&mut e, opt_array(&m, "changedValues", "changedValues")?)?;
     e.push_extra("audit_summary", summary);
     e.push_extra("category", category);
     e.push_extra("description", opt_str(&m, "description", "description")?.unwrap_or(""));

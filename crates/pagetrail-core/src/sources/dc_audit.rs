@@ -3,6 +3,8 @@
 //! Both carry the same record; the file has `auditType` and `timestamp:{epochSecond,nano}`, the REST
 //! export `type` and an ISO `timestamp`. Either layout is accepted under either format name.
 //! Records are matched on `actionI18nKey` (the English `action` text varies), see [`KEYS`].
+//! Every other record is an event too: `auth` for logins and logouts, `admin` for the rest
+//! (permissions, users, groups, apps, imports, ...), with the objects it touched in `extra`.
 
 use serde_json::Value;
 
@@ -12,7 +14,7 @@ use crate::event::fold_user;
 use crate::url::{decode, param};
 use crate::{classify, Action, ContextPath};
 
-/// Summary keys that are reads or exfiltration (§3.1), matched exactly or after a dotted prefix
+/// Summary keys of content records: reads or exfiltration (§3.1), matched exactly or after a dotted prefix
 /// such as `audit.logging.summary.`. The `*.viewed` rows are not in 8.7.2 (no view listener):
 /// kept in case a later version adds them.
 pub(super) const KEYS: [(&str, Action); 13] = [
@@ -40,15 +42,18 @@ fn key_matches(key: &str, k: &str) -> bool {
 }
 
 /// The action of a record, and whether it was an admin-key view.
-fn map_action(key: &str, summary: &str) -> Option<(Action, bool)> {
+fn map_action(key: &str, summary: &str) -> (Action, bool) {
     let s = summary.to_ascii_lowercase();
     let k = key.to_ascii_lowercase();
     let admin_key_view = (s.contains("admin key") && s.contains("view"))
         || ((k.contains("adminkey") || k.contains("admin.key") || k.contains("admin_key")) && k.contains("view"));
     if admin_key_view {
-        return Some((Action::View, true));
+        return (Action::View, true);
     }
-    KEYS.iter().find(|(name, _)| key_matches(&k, name)).map(|(_, a)| (*a, false))
+    match KEYS.iter().find(|(name, _)| key_matches(&k, name)) {
+        Some((_, a)) => (*a, false),
+        None => (super::audit_class(&[key, summary]), false),
+    }
 }
 
 fn timestamp(m: &Obj) -> Result<i64, SourceError> {
@@ -137,7 +142,29 @@ fn objects(e: &mut SourceEvent, list: &[Value]) -> Result<(), SourceError> {
                 }
                 e.push_extra("attachment_id", id);
             }
-            _ => {}
+            // Users, groups, apps, directories: who was granted what, or added where.
+            other => {
+                let kind = if other.is_empty() { "object" } else { other };
+                e.push_extra(&format!("object.{kind}"), if name.is_empty() { id.as_str() } else { name });
+                if !id.is_empty() && !name.is_empty() && id != name {
+                    e.push_extra(&format!("object.{kind}_id"), id);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `changedValues` (`{key, from?, to?}`): what a permission or settings change changed.
+fn changed_values(e: &mut SourceEvent, list: &[Value]) -> Result<(), SourceError> {
+    for c in list {
+        let Value::Object(c) = c else {
+            return Err(SourceError::BadField("changedValues"));
+        };
+        let key = opt_str(c, "key", "changedValues.key")?.or(opt_str(c, "i18nKey", "changedValues.i18nKey")?);
+        let (from, to) = (scalar(c.get("from")).unwrap_or_default(), scalar(c.get("to")).unwrap_or_default());
+        if let Some(k) = key.filter(|k| !k.is_empty()) {
+            e.push_extra(&format!("changed.{k}"), super::change_text(&from, &to));
         }
     }
     Ok(())
@@ -157,14 +184,13 @@ pub(super) fn parse(line: &str, _opts: &ParseOptions) -> Result<Option<SourceEve
     if key.is_empty() && summary.is_empty() {
         return Err(SourceError::Missing("auditType.actionI18nKey"));
     }
-    let Some((action, admin_key)) = map_action(key, summary) else {
-        return Ok(None);
-    };
+    let (action, admin_key) = map_action(key, summary);
     let (actor, display_name) = actor(opt_obj(&m, "author", "author")?)?;
     let mut e = SourceEvent::new(ts_ms, actor, action);
     e.display_name = display_name;
     e.ip = opt_str(&m, "source", "source")?.unwrap_or("").to_owned();
     objects(&mut e, opt_array(&m, "affectedObjects", "affectedObjects")?)?;
+    changed_values(&mut e, opt_array(&m, "changedValues", "changedValues")?)?;
 
     e.push_extra("audit_action", key);
     e.push_extra("audit_summary", summary);

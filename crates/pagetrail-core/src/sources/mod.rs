@@ -125,11 +125,58 @@ impl SourceEvent {
         self.extra.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
+    /// Adds a field; a key seen before gets a numbered twin (`object.group.2`), so stored
+    /// `extra` objects never repeat a key (a JSON reader would keep only the last).
     fn push_extra(&mut self, key: &str, value: impl Into<String>) {
         let value = value.into();
-        if !value.is_empty() {
-            self.extra.push((key.to_owned(), value));
+        if value.is_empty() {
+            return;
         }
+        let mut name = key.to_owned();
+        let mut n = 1;
+        while self.extra.iter().any(|(k, _)| *k == name) {
+            n += 1;
+            name = format!("{key}.{n}");
+        }
+        self.extra.push((name, value));
+    }
+}
+
+/// The class of an audit record that is not content: logins and logouts are `auth`, every other
+/// record (permissions, users, groups, apps, settings, imports, audit searches, ...) `admin`
+/// (contract §2). Audit records are never noise. `names` are the record's action key and summary.
+pub(crate) fn audit_class(names: &[&str]) -> Action {
+    const AUTH: [&str; 12] = [
+        "login",
+        "logout",
+        "logged in",
+        "logged out",
+        "logged.in",
+        "logged.out",
+        "logged_in",
+        "logged_out",
+        "log in",
+        "log out",
+        "signin",
+        "signout",
+    ];
+    let auth = names.iter().any(|n| {
+        let n = n.to_ascii_lowercase().replace("sign in", "signin").replace("sign out", "signout");
+        AUTH.iter().any(|a| n.contains(a)) && !n.contains("setting") && !n.contains("config")
+    });
+    if auth {
+        Action::Auth
+    } else {
+        Action::Admin
+    }
+}
+
+/// `from -> to` of a changed value; a side that is absent is left out.
+pub(crate) fn change_text(from: &str, to: &str) -> String {
+    match (from.is_empty(), to.is_empty()) {
+        (true, _) => to.to_owned(),
+        (false, true) => format!("{from} -> (none)"),
+        (false, false) => format!("{from} -> {to}"),
     }
 }
 

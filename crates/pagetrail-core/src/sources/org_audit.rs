@@ -1,7 +1,9 @@
 //! Organization audit log events (Atlassian Guard, `/admin/v1/orgs/{org}/events`, confluence-logs.md §4.2).
 //!
 //! `attributes.action` is an opaque key whose values for page views and exports are not published
-//! in any source we found: an [`OrgActionMap`] decides, and unmapped actions are `Ok(None)`.
+//! in any source we found: an [`OrgActionMap`] decides. An unmapped action is still an event:
+//! `auth` when it names a login or logout, `admin` otherwise (contract §2: audit records are
+//! never noise), with the key kept in `extra` so a later map can tell them apart.
 //! Page and space come from `context`/`container` entries whose types are also unverified, so
 //! types are matched loosely (`page`, `blogpost`, `confluence.page`, `ari:…:page`, …).
 
@@ -120,7 +122,11 @@ fn entry(e: &mut SourceEvent, v: &Value) -> Result<(), SourceError> {
             e.push_extra("space_id", scalar(o.get("id")).unwrap_or_default());
         }
         "attachment" | "file" if e.attachment.is_none() => e.attachment = name.map(str::to_owned),
-        _ => {}
+        other => {
+            let kind = if other.is_empty() { "object" } else { other };
+            let id = scalar(o.get("id")).unwrap_or_default();
+            e.push_extra(&format!("object.{kind}"), name.map_or(id, str::to_owned));
+        }
     }
     Ok(())
 }
@@ -141,9 +147,7 @@ pub(super) fn parse(line: &str, opts: &ParseOptions) -> Result<Option<SourceEven
         Some(_) => return Err(SourceError::BadTimestamp),
     };
     let key = opt_str(a, "action", "attributes.action")?.ok_or(SourceError::Missing("attributes.action"))?;
-    let Some(action) = opts.org_actions.lookup(key) else {
-        return Ok(None);
-    };
+    let action = opts.org_actions.lookup(key).unwrap_or_else(|| super::audit_class(&[key]));
     let (actor, display_name, email) = match opt_obj(a, "actor", "attributes.actor")? {
         None => (Actor::UserKey(UNKNOWN_ID.into()), None, ""),
         Some(who) => {

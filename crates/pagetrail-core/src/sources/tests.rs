@@ -159,7 +159,12 @@ fn dc(action: &str, key: &str, objects: &str, extra: &str) -> String {
 #[test]
 fn dc_audit_sample_and_download() {
     let o = ParseOptions::default();
-    assert_eq!(parse_line(SourceFormat::DcAudit, DC_SPACE_IMPORT, &o), Ok(None), "imports are not reads");
+    // A space import is not a read, but every audit record is an event (contract §2).
+    let e = one(SourceFormat::DcAudit, DC_SPACE_IMPORT, &o);
+    assert_eq!((e.action, e.actor.clone()), (Action::Admin, Actor::Anonymous));
+    assert_eq!(e.extra("audit_action"), Some("audit.logging.summary.space.import"));
+    assert_eq!((e.extra("category"), e.extra("space_name")), (Some("Import/Export"), Some("Demonstration Space")));
+    assert!(!e.is_read());
     let e = one(SourceFormat::DcAudit, DC_DOWNLOAD, &o);
     assert_eq!(e.actor, Actor::UserKey("2c9580827d4a06e8017d4a07c3e10000".into()));
     assert_eq!(e.display_name.as_deref(), Some("Alice Example"));
@@ -216,13 +221,20 @@ fn dc_audit_key_table() {
         &o,
     );
     assert_eq!((e.action, e.extra("admin_key"), e.page_id), (Action::View, Some("true"), Some(42)));
-    // Not reads: skipped. A key that merely ends like one does not match.
-    for key in [
-        "audit.logging.summary.login.success",
-        "audit.logging.summary.page.created",
-        "audit.logging.summary.userspace.exportx",
+    // Not reads, but events: logins and logouts are auth, the rest admin. A key that merely
+    // ends like a content key does not match one.
+    for (key, action) in [
+        ("audit.logging.summary.login.success", Action::Auth),
+        ("audit.logging.summary.login.failed", Action::Auth),
+        ("audit.logging.summary.user.logout", Action::Auth),
+        ("audit.logging.summary.page.created", Action::Admin),
+        ("audit.logging.summary.userspace.exportx", Action::Admin),
+        ("audit.logging.summary.global.permission.added", Action::Admin),
+        ("audit.logging.summary.plugin.enabled", Action::Admin),
     ] {
-        assert_eq!(parse_line(SourceFormat::DcAudit, &dc("x", key, page, ""), &o), Ok(None), "{key}");
+        let e = one(SourceFormat::DcAudit, &dc("x", key, page, ""), &o);
+        assert_eq!(e.action, action, "{key}");
+        assert!(!e.is_read(), "{key}");
     }
 }
 
@@ -237,7 +249,8 @@ fn dc_audit_rest_shape() {
     assert_eq!((e.action, e.page_id, e.attachment.as_deref()), (Action::Download, Some(42), Some("a.pdf")));
     // The REST sample's own action (an audit-log search) is not a read.
     let admin_search = r#"{"timestamp":"2021-11-23T00:44:36.398Z","author":{"name":"test user","type":"user","id":"2c96","uri":"http://c/admin/users/viewuser.action?username=admin"},"type":{"category":"Auditing","actionI18nKey":"atlassian.audit.event.action.audit.search","action":"Audit Log search performed"},"affectedObjects":[]}"#;
-    assert_eq!(parse_line(SourceFormat::DcAuditRest, admin_search, &o), Ok(None));
+    let e = one(SourceFormat::DcAuditRest, admin_search, &o);
+    assert_eq!((e.action, e.extra("audit_action")), (Action::Admin, Some("atlassian.audit.event.action.audit.search")));
     // A page of the REST export is an envelope: split first.
     let page = format!(r#"{{"entities":[{line},{admin_search}],"pagingInfo":{{"nextPageLink":null}}}}"#);
     assert_eq!(parse_line(SourceFormat::DcAuditRest, &page, &o), Ok(None));
@@ -303,7 +316,11 @@ fn cloud(summary: &str, objects: &str) -> String {
 #[test]
 fn cloud_audit() {
     let o = ParseOptions::default();
-    assert_eq!(parse_line(SourceFormat::CloudAudit, CLOUD_LOGO, &o), Ok(None));
+    let e = one(SourceFormat::CloudAudit, CLOUD_LOGO, &o);
+    assert_eq!(
+        (e.action, e.extra("audit_summary"), e.extra("space_name")),
+        (Action::Admin, Some("Space logo uploaded"), Some("Service Catalogue"))
+    );
     let e = one(SourceFormat::CloudAudit, &cloud("Space exported", ""), &o);
     assert_eq!(e.action, Action::SpaceExport);
     assert_eq!(e.actor, Actor::AccountId("df856b17d84fcf010f11fcfcc6be4267".into()));
@@ -331,7 +348,8 @@ fn cloud_audit() {
     );
     assert_eq!((e.action, e.attachment.as_deref()), (Action::Download, Some("a.pdf")));
     assert_eq!(one(SourceFormat::CloudAudit, &cloud("page exported.", ""), &o).action, Action::Export);
-    assert_eq!(parse_line(SourceFormat::CloudAudit, &cloud("Space export permission added", ""), &o), Ok(None));
+    assert_eq!(one(SourceFormat::CloudAudit, &cloud("Space export permission added", ""), &o).action, Action::Admin);
+    assert_eq!(one(SourceFormat::CloudAudit, &cloud("User logged in", ""), &o).action, Action::Auth);
     let envelope = format!(r#"{{"results":[{CLOUD_LOGO}],"start":0,"limit":1000,"size":1,"_links":{{}}}}"#);
     assert_eq!(parse_line(SourceFormat::CloudAudit, &envelope, &o), Ok(None));
     assert_eq!(split_page(&envelope).unwrap(), vec![CLOUD_LOGO]);
@@ -383,9 +401,12 @@ fn org_audit_events() {
     let e = one(SourceFormat::OrgAudit, &loose, &o);
     assert_eq!((e.page_id, e.space.as_deref(), e.title.as_deref()), (Some(77), Some("OPS"), Some("On Call")));
 
-    // Unmapped actions are skipped; a custom map changes that.
+    // Unmapped actions are still events (auth for a login, admin otherwise); a map can say more.
     let login = ORG_VIEW.replace("page_viewed", "user_logged_in");
-    assert_eq!(parse_line(SourceFormat::OrgAudit, &login, &o), Ok(None));
+    assert_eq!(one(SourceFormat::OrgAudit, &login, &o).action, Action::Auth);
+    let grant = ORG_VIEW.replace("page_viewed", "user_granted_role");
+    let e = one(SourceFormat::OrgAudit, &grant, &o);
+    assert_eq!((e.action, e.extra("audit_action")), (Action::Admin, Some("user_granted_role")));
     let map = OrgActionMap::parse("# guard keys seen at ACME\n\nuser_logged_in = auth\nPAGE_VIEWED=export\n").unwrap();
     let custom = ParseOptions { org_actions: map.clone(), ..ParseOptions::default() };
     assert_eq!(one(SourceFormat::OrgAudit, &login, &custom).action, Action::Auth);
@@ -588,7 +609,8 @@ fn splitting_exports() {
     let arr = format!("[{DC_DOWNLOAD},\n{DC_SPACE_IMPORT}]");
     let items = split_json_array(&arr).unwrap();
     let parsed: Vec<_> = items.iter().map(|l| parse_line(SourceFormat::DcAudit, l, &ParseOptions::default())).collect();
-    assert!(matches!(parsed[0], Ok(Some(_))) && parsed[1] == Ok(None));
+    assert!(matches!(&parsed[0], Ok(Some(e)) if e.action == Action::Download));
+    assert!(matches!(&parsed[1], Ok(Some(e)) if e.action == Action::Admin));
     // A plain record is not a page; split_page hands it back alone.
     assert!(!is_page(DC_DOWNLOAD) && !is_page(ORG_VIEW) && !is_page("not json"));
     assert!(is_page("[]") && is_page(r#"{"meta":{},"data":[]}"#));
@@ -648,4 +670,67 @@ fn hostile_lines_never_panic() {
         let _ = detect("atlassian-confluence.log", &[l]);
         let _ = (split_json_array(l), split_page(l), split_org_page(l), is_page(l));
     }
+}
+
+// --- Administration records (confluence-logs.md §3: the shape of Elastic's DC audit samples) -----
+
+#[test]
+fn dc_audit_administration_records_are_events_with_their_objects() {
+    let o = ParseOptions::default();
+    let grant = r#"{"affectedObjects":[{"id":"confluence-administrators","name":"confluence-administrators","type":"Group"}],"auditType":{"action":"Global permission added","actionI18nKey":"audit.logging.summary.global.permission.added","area":"PERMISSIONS","category":"Permissions","categoryI18nKey":"audit.logging.category.permissions","level":"BASE"},"author":{"id":"2c9580827d4a06e8017d4a07c3e10000","name":"Mallory Example","type":"user"},"changedValues":[{"i18nKey":"Group","key":"Group","to":"confluence-administrators"},{"i18nKey":"Type","key":"Type","to":"SYSTEMADMINISTRATOR"}],"extraAttributes":[],"method":"Browser","source":"81.2.69.143","system":"http://confluence.internal:8090","timestamp":{"epochSecond":1637624601,"nano":688000000},"version":"1.0"}"#;
+    let e = one(SourceFormat::DcAudit, grant, &o);
+    assert_eq!(e.action, Action::Admin);
+    assert_eq!(e.actor, Actor::UserKey("2c9580827d4a06e8017d4a07c3e10000".into()));
+    assert_eq!((e.extra("category"), e.extra("area")), (Some("Permissions"), Some("PERMISSIONS")));
+    assert_eq!(e.extra("object.group"), Some("confluence-administrators"));
+    assert_eq!(e.extra("object.group_id"), None, "an id equal to the name is not repeated");
+    assert_eq!(
+        (e.extra("changed.Group"), e.extra("changed.Type")),
+        (Some("confluence-administrators"), Some("SYSTEMADMINISTRATOR"))
+    );
+
+    // Two objects of one kind keep both, under distinct keys.
+    let member = r#"{"affectedObjects":[{"id":"confluence-administrators","name":"confluence-administrators","type":"Group"},{"id":"2c9580827d4a06e8017d4a07c3e10000","name":"admin","type":"User"},{"id":"g2","name":"jira-admins","type":"Group"}],"auditType":{"action":"User added to group","actionI18nKey":"audit.logging.summary.group.membership.added","area":"USER_MANAGEMENT","category":"Users and groups","categoryI18nKey":"audit.logging.category.user.management","level":"BASE"},"author":{"id":"2c9580827d4a06e8017d4a07c3e10000","name":"Mallory Example","type":"user"},"changedValues":[{"i18nKey":"Email","key":"Email","from":"old@example.com","to":"new@example.com"}],"extraAttributes":[],"method":"Browser","source":"81.2.69.143","system":"http://confluence.internal:8090","timestamp":{"epochSecond":1637624602,"nano":147000000},"version":"1.0"}"#;
+    let e = one(SourceFormat::DcAudit, member, &o);
+    assert_eq!(e.action, Action::Admin);
+    assert_eq!(
+        (e.extra("object.group"), e.extra("object.group.2")),
+        (Some("confluence-administrators"), Some("jira-admins"))
+    );
+    assert_eq!(
+        (e.extra("object.user"), e.extra("object.user_id")),
+        (Some("admin"), Some("2c9580827d4a06e8017d4a07c3e10000"))
+    );
+    assert_eq!(e.extra("changed.Email"), Some("old@example.com -> new@example.com"));
+    let keys: Vec<&str> = e.extra.iter().map(|(k, _)| k.as_str()).collect();
+    let mut unique = keys.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(keys.len(), unique.len(), "extra keys are unique: {keys:?}");
+
+    // An app enabled by the anonymous author at set-up, and a login.
+    let app = grant
+        .replace(
+            r#"{"id":"confluence-administrators","name":"confluence-administrators","type":"Group"}"#,
+            r#"{"name":"Synchrony Interop Bootstrap Plugin","type":"App"}"#,
+        )
+        .replace("audit.logging.summary.global.permission.added", "audit.logging.summary.plugin.enabled");
+    let e = one(SourceFormat::DcAudit, &app, &o);
+    assert_eq!((e.action, e.extra("object.app")), (Action::Admin, Some("Synchrony Interop Bootstrap Plugin")));
+    let login = grant
+        .replace("audit.logging.summary.global.permission.added", "audit.logging.summary.login.success")
+        .replace("Global permission added", "Login successful");
+    assert_eq!(one(SourceFormat::DcAudit, &login, &o).action, Action::Auth);
+}
+
+#[test]
+fn cloud_audit_administration_records_keep_objects_and_changes() {
+    let o = ParseOptions::default();
+    let line = cloud("Space permission added", r#"{"name":"confluence-users","objectType":"Group"},{"name":"Anna Mueller","objectType":"User"}"#)
+        .replace(r#""changedValues":[]"#, r#""changedValues":[{"name":"Permission","oldValue":"","newValue":"VIEWSPACE","hiddenOldValue":"","hiddenNewValue":""}]"#)
+        .replace(r#""category":"Spaces""#, r#""category":"Permissions""#);
+    let e = one(SourceFormat::CloudAudit, &line, &o);
+    assert_eq!(e.action, Action::Admin);
+    assert_eq!((e.extra("object.group"), e.extra("object.user")), (Some("confluence-users"), Some("Anna Mueller")));
+    assert_eq!((e.extra("changed.Permission"), e.extra("category")), (Some("VIEWSPACE"), Some("Permissions")));
 }
