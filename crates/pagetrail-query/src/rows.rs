@@ -49,9 +49,57 @@ pub struct EventOut {
 struct Names<'s> {
     store: &'s Store,
     cache: HashMap<(DictKind, u32), String>,
+    pages: HashMap<u32, std::rc::Rc<ShownPage>>,
+}
+
+/// What `events` shows of a page reference, resolved once per reference.
+#[derive(Default)]
+struct ShownPage {
+    /// The canonical page's id, when anything links the page to one.
+    id: Option<u64>,
+    /// The resolved space (0 = none known).
+    space: u32,
+    catalog_title: Option<String>,
+    /// Space and title of a titled reference (this one, or an alias of the same page).
+    ref_space: Option<String>,
+    ref_title: Option<String>,
 }
 
 impl Names<'_> {
+    fn page(&mut self, pm: &PageMap, r: u32) -> Result<std::rc::Rc<ShownPage>> {
+        if let Some(p) = self.pages.get(&r) {
+            return Ok(p.clone());
+        }
+        let canon = pm.canon(r);
+        let decode = |id: u32| -> Result<Option<PageRef>> {
+            Ok(name(self.store, DictKind::Page, id)?.and_then(|b| pagetrail_store::dict::page_ref_from_bytes(&b)))
+        };
+        let mut shown =
+            ShownPage { space: pm.space(r), catalog_title: catalog_title(self.store, canon)?, ..Default::default() };
+        if let Some(PageRef::Id(n)) = decode(canon)? {
+            shown.id = Some(n);
+        }
+        // This reference's own space and title, else (only when the catalog has no title: the
+        // alias scan costs a pass over the aliases) those of a titled alias of the page.
+        let mut own = decode(r)?;
+        if !matches!(own, Some(PageRef::Titled { .. })) && shown.catalog_title.is_none() {
+            own = None;
+            for other in pm.refs_of(canon) {
+                if let Some(t @ PageRef::Titled { .. }) = decode(other)? {
+                    own = Some(t);
+                    break;
+                }
+            }
+        }
+        if let Some(PageRef::Titled { space, title }) = own {
+            shown.ref_space = Some(space);
+            shown.ref_title = Some(title);
+        }
+        let shown = std::rc::Rc::new(shown);
+        self.pages.insert(r, shown.clone());
+        Ok(shown)
+    }
+
     fn get(&mut self, kind: DictKind, id: u32) -> Result<String> {
         if id == 0 {
             return Ok(String::new());
@@ -102,7 +150,7 @@ pub fn events(
         return Ok(());
     }
     let contexts = load_contexts(store)?;
-    let mut names = Names { store, cache: HashMap::new() };
+    let mut names = Names { store, cache: HashMap::new(), pages: HashMap::new() };
     // Slice by slice of time, so memory holds one slice (a week of the whole site is a few
     // hundred thousand events; a year is tens of millions) and output starts at once.
     let mut slice_from = plan.from_ms;
@@ -162,32 +210,25 @@ fn shape(
     let method = names.get(DictKind::Method, r.method)?;
     let ctx = ContextPath::new(contexts.get(&r.file).map_or("", String::as_str));
     let cls = classify(&ctx, &method, path, query);
-    let resolved_space = match pm.space(r.page) {
-        0 => None,
-        s => Some(names.get(DictKind::Space, s)?),
-    };
-    // Audit sources name the page without a URL: take it from the stored page reference.
-    let named = if r.page != 0 && cls.page_id.is_none() && cls.title.is_none() {
-        name(names.store, DictKind::Page, r.page)?.and_then(|b| pagetrail_store::dict::page_ref_from_bytes(&b))
-    } else {
-        None
-    };
-    let (ref_id, ref_space, ref_title) = match named {
-        Some(PageRef::Id(n)) => (Some(n), None, None),
-        Some(PageRef::Titled { space, title }) => (None, Some(space), Some(title)),
-        None => (None, None, None),
-    };
-    let title = match cls.title.clone().or(ref_title) {
-        Some(t) => Some(t),
-        None if r.page != 0 => catalog_title(names.store, pm.canon(r.page))?,
-        None => None,
-    };
+    // The page as every answer sees it (contract §3): the canonical page's id, its one space
+    // and its title, whatever the logged URL named. The URL itself stays in path and query.
+    let (mut page_id, mut space, mut title) = (cls.page_id, cls.space.clone(), cls.title.clone());
+    if r.page != 0 {
+        let page = names.page(pm, r.page)?;
+        page_id = page.id.or(page_id);
+        if page.space != 0 {
+            space = Some(names.get(DictKind::Space, page.space)?);
+        } else if space.is_none() {
+            space = page.ref_space.clone();
+        }
+        title = page.catalog_title.clone().or(title).or(page.ref_title.clone());
+    }
     Ok(EventOut {
         ts_ms: r.ts_ms,
         user: String::from_utf8_lossy(users.name(u).unwrap_or(b"?")).into_owned(),
         action: r.action,
-        page_id: cls.page_id.or(ref_id),
-        space: cls.space.clone().or(ref_space).or(resolved_space),
+        page_id,
+        space,
         title,
         status: r.status,
         bytes: r.bytes,
