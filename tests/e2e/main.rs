@@ -3,6 +3,8 @@
 mod cli;
 mod crash;
 mod detect;
+mod evidence;
+mod fixture;
 mod idempotence;
 mod recount;
 mod reparse;

