@@ -115,6 +115,22 @@ pub struct Progress {
     pub lines: u64,
 }
 
+/// Where the reading of one source stands, line by line.
+struct LineAt {
+    /// The `File` id the previous run stored this content under, and the current one.
+    prev_file: u32,
+    file: u32,
+    /// The last line taken.
+    line: u64,
+    /// The next bytes are the rest of a line the previous run took as final.
+    continues: bool,
+    /// A truncation note of the previous run, void once more content arrives.
+    stale_cut: Option<u64>,
+    format: Format,
+    ctx: ContextPath,
+    popts: ParseOptions,
+}
+
 /// One read, waiting for the page model to resolve before it is indexed.
 struct ReadFact {
     user: u32,
@@ -368,25 +384,25 @@ impl<'s> Ingester<'s> {
             outcome.duplicates = rec.lines;
             self.summary.duplicates += rec.lines;
         }
-        // A truncation noted by an earlier run at the line after the last one is void once
-        // more content arrives.
-        let mut stale_cut = (rec.offset > 0).then_some(rec.lines + 1);
-
         let mut line_no = rec.lines;
+        let mut at = LineAt {
+            prev_file,
+            file: file_id,
+            line: line_no,
+            continues,
+            // A truncation noted by an earlier run at the line after the last one is void once
+            // more content arrives.
+            stale_cut: (rec.offset > 0).then_some(rec.lines + 1),
+            format,
+            ctx: ctx.clone(),
+            popts: popts.clone(),
+        };
         loop {
             // Complete lines in buf[pos..filled].
             while let Some(nl) = memchr::memchr(b'\n', &buf[pos..filled]) {
                 let end = pos + nl;
-                if let Some(l) = stale_cut.take() {
-                    self.drop_cut_note(prev_file, l)?;
-                }
-                if std::mem::take(&mut continues) {
-                    self.continuation(&buf[pos..end], prev_file, file_id, line_no, format, &ctx, &popts)?;
-                } else {
-                    line_no += 1;
-                    self.line(&buf[pos..end], file_id, line_no, format, &ctx, &popts);
-                    outcome.lines += 1;
-                }
+                self.next_line(&buf[pos..end], &mut at, &mut outcome)?;
+                line_no = at.line;
                 pos = end + 1;
                 if self.pending_lines >= self.opts.batch_lines {
                     self.checkpoint(
@@ -419,7 +435,7 @@ impl<'s> Ingester<'s> {
         if let Some(why) = truncated.as_ref().filter(|_| new_content) {
             // An interrupted copy: everything that decoded is in; the cut is a reject at the
             // line after the last whole one, with the cut-off bytes (if any) as its raw text.
-            if let Some(l) = stale_cut.take() {
+            if let Some(l) = at.stale_cut.take() {
                 self.drop_cut_note(prev_file, l)?;
             }
             let reason = format!("{CUT_REASON}: {why}");
@@ -436,13 +452,8 @@ impl<'s> Ingester<'s> {
             outcome.truncated = true;
         } else if pos < filled {
             if final_content || truncated.is_some() {
-                if std::mem::take(&mut continues) {
-                    self.continuation(&buf[pos..filled], prev_file, file_id, line_no, format, &ctx, &popts)?;
-                } else {
-                    line_no += 1;
-                    self.line(&buf[pos..filled], file_id, line_no, format, &ctx, &popts);
-                    outcome.lines += 1;
-                }
+                self.next_line(&buf[pos..filled], &mut at, &mut outcome)?;
+                line_no = at.line;
                 pos = filled;
             } else {
                 outcome.partial_tail = true;
@@ -459,21 +470,28 @@ impl<'s> Ingester<'s> {
         Ok(outcome)
     }
 
+    /// Takes one line (without its newline): the rest of the line an earlier run took as final,
+    /// or the next line.
+    fn next_line(&mut self, raw: &[u8], at: &mut LineAt, outcome: &mut FileOutcome) -> Result<()> {
+        if let Some(l) = at.stale_cut.take() {
+            self.drop_cut_note(at.prev_file, l)?;
+        }
+        if std::mem::take(&mut at.continues) {
+            self.continuation(raw, at)?;
+        } else {
+            at.line += 1;
+            self.line(raw, at.file, at.line, at.format, &at.ctx, &at.popts);
+            outcome.lines += 1;
+        }
+        Ok(())
+    }
+
     /// The rest of line `line`, which an earlier run took as a final line without a newline
     /// (stored under file name `prev`). A rejected first part is joined with it and the whole
     /// line parsed again; a first part that was accepted keeps its event, and the rest is kept
     /// as a reject: never a second event.
-    #[allow(clippy::too_many_arguments)]
-    fn continuation(
-        &mut self,
-        rest: &[u8],
-        prev: u32,
-        file: u32,
-        line: u64,
-        format: Format,
-        ctx: &ContextPath,
-        popts: &ParseOptions,
-    ) -> Result<()> {
+    fn continuation(&mut self, rest: &[u8], at: &LineAt) -> Result<()> {
+        let (prev, file, line) = (at.prev_file, at.file, at.line);
         if line == 0 {
             return Ok(());
         }
@@ -485,7 +503,7 @@ impl<'s> Ingester<'s> {
                 self.totals.lines = self.totals.lines.saturating_sub(1);
                 let mut whole = first;
                 whole.extend_from_slice(rest);
-                self.line(&whole, file, line, format, ctx, popts);
+                self.line(&whole, file, line, at.format, &at.ctx, &at.popts);
             }
             None => {
                 self.pending_lines += 1;
