@@ -3,12 +3,15 @@
 //! Layout in the `dict` column family: `'f' kind bytes -> id` and `'r' kind id -> bytes`. Ids
 //! start at 1 (0 means "none") and are never reused, so bitmaps over them stay valid forever.
 
+#[cfg(feature = "db")]
 use std::collections::HashMap;
 
+#[cfg(feature = "db")]
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 use pagetrail_core::PageRef;
 
+#[cfg(feature = "db")]
 use crate::{Batch, Cf, Result, Store};
 
 /// What a dictionary holds. The byte is on disk: never renumber.
@@ -38,6 +41,7 @@ impl DictKind {
     }
 }
 
+#[cfg(feature = "db")]
 fn fwd_key(kind: DictKind, bytes: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(bytes.len() + 2);
     k.extend_from_slice(&[b'f', kind as u8]);
@@ -45,12 +49,14 @@ fn fwd_key(kind: DictKind, bytes: &[u8]) -> Vec<u8> {
     k
 }
 
+#[cfg(feature = "db")]
 fn rev_key(kind: DictKind, id: u32) -> [u8; 6] {
     let mut k = [b'r', kind as u8, 0, 0, 0, 0];
     k[2..].copy_from_slice(&id.to_be_bytes());
     k
 }
 
+#[cfg(feature = "db")]
 /// One dictionary held in memory by the writer.
 pub struct Dict {
     kind: DictKind,
@@ -58,6 +64,7 @@ pub struct Dict {
     rev: Vec<Box<[u8]>>,
 }
 
+#[cfg(feature = "db")]
 impl Dict {
     /// Loads every entry of a kind.
     pub fn load(store: &Store, kind: DictKind) -> Result<Dict> {
@@ -115,17 +122,20 @@ impl Dict {
     }
 }
 
+#[cfg(feature = "db")]
 /// Point lookup of an id, for readers that need a few names (kinds [`DictKind::looked_up_by_name`]).
 pub fn lookup(store: &Store, kind: DictKind, bytes: &[u8]) -> Result<Option<u32>> {
     debug_assert!(kind.looked_up_by_name(), "{kind:?} has no name -> id keys");
     Ok(store.get(Cf::Dict, &fwd_key(kind, bytes))?.and_then(|v| v.as_slice().try_into().ok().map(u32::from_be_bytes)))
 }
 
+#[cfg(feature = "db")]
 /// Point lookup of a name by id.
 pub fn name(store: &Store, kind: DictKind, id: u32) -> Result<Option<Vec<u8>>> {
     store.get(Cf::Dict, &rev_key(kind, id))
 }
 
+#[cfg(feature = "db")]
 /// How many entries a dictionary holds (its last id).
 pub fn count(store: &Store, kind: DictKind) -> Result<u32> {
     let below = [b'r', kind as u8 + 1];

@@ -9,6 +9,7 @@
 use pagetrail_core::varint::{put_i64, put_u64, Reader};
 use pagetrail_core::Action;
 
+#[cfg(feature = "db")]
 use crate::{Result, Store};
 
 /// Version 2 adds the `extra` column; version 1 groups (no such column) still decode.
@@ -217,6 +218,7 @@ fn decode_body(base: i64, body: &[u8], has_extra: bool) -> Option<Vec<EventRow>>
     r.is_empty().then_some(rows)
 }
 
+#[cfg(feature = "db")]
 /// Visits the groups of one user whose first event falls in `[from_ms - 1 day, to_ms)`
 /// (a group spans at most one UTC day), decoding each; rows outside the window are kept for
 /// the caller to filter.
@@ -224,6 +226,7 @@ pub fn scan_user(store: &Store, user: u32, from_ms: i64, to_ms: i64, f: impl FnM
     scan_user_in(store, &mut store.cursor(crate::Cf::Events), user, from_ms, to_ms, f)
 }
 
+#[cfg(feature = "db")]
 /// [`scan_user`] through a cursor of the `events` family kept across users: a scan of
 /// thousands of users seeks one iterator instead of building one per user.
 pub fn scan_user_in(

@@ -7,6 +7,7 @@
 
 use pagetrail_core::varint::{put_u64, Reader};
 
+#[cfg(feature = "db")]
 use crate::{Cf, Result, Store};
 
 /// How many leading bytes identify a file's content.
@@ -87,6 +88,7 @@ impl FileRecord {
     }
 }
 
+#[cfg(feature = "db")]
 /// Every registered file.
 pub fn load_all(store: &Store) -> Result<Vec<FileRecord>> {
     store.decode_prefix(Cf::Files, &[], "file registry entry", FileRecord::decode)

@@ -5,22 +5,32 @@
 //! holds a consistent view while an ingest goes on). Writes go through a [`Batch`] that commits
 //! atomically across column families. The layouts are documented in `docs/storage-format.md`.
 
+#[cfg(feature = "db")]
 pub mod audit;
 pub mod dict;
 pub mod events;
 pub mod files;
+#[cfg(feature = "db")]
 pub mod meta;
+#[cfg(feature = "db")]
 mod options;
 pub mod rejects;
+#[cfg(feature = "db")]
 pub mod users;
 
-use std::path::{Path, PathBuf};
+#[cfg(feature = "db")]
+use std::path::Path;
+use std::path::PathBuf;
 
+#[cfg(feature = "db")]
 use rocksdb::{ColumnFamilyDescriptor, WriteBatch, WriteOptions, DB};
 
-pub use dict::{Dict, DictKind};
+#[cfg(feature = "db")]
+pub use dict::Dict;
+pub use dict::DictKind;
 pub use events::{EventRow, Group};
 pub use files::FileRecord;
+#[cfg(feature = "db")]
 pub use meta::Totals;
 
 /// The store format this build writes and reads. Bumped on any incompatible layout change.
@@ -103,6 +113,7 @@ pub enum Mode {
     Reader,
 }
 
+#[cfg(feature = "db")]
 pub struct Store {
     db: DB,
     path: PathBuf,
@@ -111,6 +122,7 @@ pub struct Store {
     _secondary_dir: Option<tempfile::TempDir>,
 }
 
+#[cfg(feature = "db")]
 impl Store {
     /// Opens (creating if needed) the store as its single writer. The store holds every
     /// employee's reading history: a new store's folder is 0700, and every file the writer
@@ -319,6 +331,7 @@ impl Store {
     }
 }
 
+#[cfg(feature = "db")]
 fn dir_size(p: &Path) -> u64 {
     let Ok(rd) = std::fs::read_dir(p) else { return 0 };
     rd.flatten()
@@ -342,10 +355,12 @@ pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     Vec::new()
 }
 
+#[cfg(feature = "db")]
 fn rocks(path: &Path, e: rocksdb::Error) -> StoreError {
     StoreError::Rocks { path: path.to_owned(), msg: e.into_string() }
 }
 
+#[cfg(feature = "db")]
 fn open_error(path: &Path, e: rocksdb::Error) -> StoreError {
     let msg = e.into_string();
     if msg.contains("lock") && (msg.contains("LOCK") || msg.contains("Resource temporarily unavailable")) {
@@ -357,6 +372,7 @@ fn open_error(path: &Path, e: rocksdb::Error) -> StoreError {
     StoreError::Rocks { path: path.to_owned(), msg }
 }
 
+#[cfg(feature = "db")]
 fn write_error(path: &Path, e: rocksdb::Error) -> StoreError {
     let msg = e.into_string();
     if msg.contains("No space left") || msg.contains("space") && msg.contains("NoSpace") {
@@ -365,12 +381,14 @@ fn write_error(path: &Path, e: rocksdb::Error) -> StoreError {
     StoreError::Rocks { path: path.to_owned(), msg }
 }
 
+#[cfg(feature = "db")]
 /// Writes that commit together.
 pub struct Batch<'a> {
     store: &'a Store,
     wb: WriteBatch,
 }
 
+#[cfg(feature = "db")]
 impl Batch<'_> {
     pub fn put(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
         self.wb.put_cf(self.store.cf(cf), key, value);
@@ -402,12 +420,14 @@ impl Batch<'_> {
     }
 }
 
+#[cfg(feature = "db")]
 /// A RocksDB iterator kept across many range visits.
 pub struct Cursor<'a> {
     it: rocksdb::DBRawIteratorWithThreadMode<'a, DB>,
     path: &'a Path,
 }
 
+#[cfg(feature = "db")]
 impl Cursor<'_> {
     /// Visits `from <= key < to` in order; `f` returns `false` to stop early.
     pub fn visit(&mut self, from: &[u8], to: &[u8], mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
@@ -423,6 +443,7 @@ impl Cursor<'_> {
     }
 }
 
+#[cfg(feature = "db")]
 /// Iterates a key range; errors from RocksDB come out as the last item.
 pub struct Range<'a> {
     it: rocksdb::DBRawIteratorWithThreadMode<'a, DB>,
@@ -431,6 +452,7 @@ pub struct Range<'a> {
     done: bool,
 }
 
+#[cfg(feature = "db")]
 impl Range<'_> {
     /// Visits entries in order without copying them; `f` returns `false` to stop early.
     pub fn visit(mut self, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
@@ -448,6 +470,7 @@ impl Range<'_> {
     }
 }
 
+#[cfg(feature = "db")]
 impl Iterator for Range<'_> {
     type Item = Result<(Vec<u8>, Vec<u8>)>;
 
@@ -469,7 +492,7 @@ impl Iterator for Range<'_> {
     }
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "db"))]
 fn owner_only_umask() {
     // SAFETY: umask only swaps the process's file-mode mask; it cannot fail.
     unsafe {
@@ -477,10 +500,10 @@ fn owner_only_umask() {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(all(not(unix), feature = "db"))]
 fn owner_only_umask() {}
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "db"))]
 fn exposure(path: &Path) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
     let mode = |p: &Path| std::fs::metadata(p).ok().map(|m| m.permissions().mode() & 0o777);
@@ -500,7 +523,7 @@ fn exposure(path: &Path) -> Option<String> {
     ))
 }
 
-#[cfg(not(unix))]
+#[cfg(all(not(unix), feature = "db"))]
 fn exposure(_path: &Path) -> Option<String> {
     None
 }

@@ -44,6 +44,7 @@ pub fn decode(v: &[u8]) -> Option<(String, Vec<u8>)> {
     Some((reason, r.rest().to_vec()))
 }
 
+#[cfg(feature = "db")]
 /// The reject stored for a line, if any.
 pub fn get(store: &crate::Store, file: u32, line: u64) -> crate::Result<Option<(String, Vec<u8>)>> {
     match store.get(crate::Cf::Rejects, &key(file, line))? {
