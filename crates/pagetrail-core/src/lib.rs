@@ -4,6 +4,7 @@
 //! deciding what a read is. The store, ingest and query crates build on it.
 
 pub mod action;
+pub mod catalog;
 pub mod classify;
 pub mod event;
 pub mod sources;

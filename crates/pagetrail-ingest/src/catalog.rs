@@ -2,63 +2,28 @@
 
 use std::path::Path;
 
+use pagetrail_core::catalog::{parse_catalog, parse_users, CatalogError};
+
 use crate::{IngestError, Ingester, Result};
 
 /// Reads a catalog CSV. The header must name `page_id`, `space_key` and `title` (any order,
 /// further columns ignored); every bad row is an error naming its line.
 pub fn read_catalog(path: &Path) -> Result<Vec<(u64, String, String)>> {
-    let err = |line: u64, msg: String| IngestError::Catalog { path: path.to_owned(), line, msg };
-    let file = std::fs::File::open(path).map_err(|source| IngestError::Io { path: path.to_owned(), source })?;
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(file);
-    let headers = rdr.headers().map_err(|e| err(1, e.to_string()))?.clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-            .ok_or_else(|| err(1, format!("the header has no `{name}` column")))
-    };
-    let (ci, cs, ct) = (col("page_id")?, col("space_key")?, col("title")?);
-    let mut rows = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| err(e.position().map_or(0, |p| p.line()), e.to_string()))?;
-        let line = rec.position().map_or(0, |p| p.line());
-        let field = |i: usize, name: &str| rec.get(i).ok_or_else(|| err(line, format!("missing `{name}`")));
-        let id_s = field(ci, "page_id")?.trim();
-        let id: u64 = id_s.parse().map_err(|_| err(line, format!("page_id `{id_s}` is not a number")))?;
-        let space = field(cs, "space_key")?.trim().to_owned();
-        if space.is_empty() {
-            return Err(err(line, "empty space_key".into()));
-        }
-        rows.push((id, space, field(ct, "title")?.to_owned()));
-    }
-    Ok(rows)
+    parse_catalog(&read(path)?).map_err(|e| bad(path, e))
 }
 
 /// Reads a user directory CSV (contract §5a): `username,user_key,account_id,display_name`
 /// (any order; further columns ignored). Returns (username, user_key, account_id) per row.
 pub fn read_users(path: &Path) -> Result<Vec<(String, String, String)>> {
-    let err = |line: u64, msg: String| IngestError::Catalog { path: path.to_owned(), line, msg };
-    let file = std::fs::File::open(path).map_err(|source| IngestError::Io { path: path.to_owned(), source })?;
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(file);
-    let headers = rdr.headers().map_err(|e| err(1, e.to_string()))?.clone();
-    let col = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
-    let cu = col("username").ok_or_else(|| err(1, "the header has no `username` column".into()))?;
-    let (ck, ca) = (col("user_key"), col("account_id"));
-    if ck.is_none() && ca.is_none() {
-        return Err(err(1, "the header has neither `user_key` nor `account_id`".into()));
-    }
-    let mut rows = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| err(e.position().map_or(0, |p| p.line()), e.to_string()))?;
-        let line = rec.position().map_or(0, |p| p.line());
-        let get = |c: Option<usize>| c.and_then(|i| rec.get(i)).map(|s| s.trim().to_owned()).unwrap_or_default();
-        let user = get(Some(cu));
-        if user.is_empty() || user == "-" {
-            return Err(err(line, "empty username".into()));
-        }
-        rows.push((user, get(ck), get(ca)));
-    }
-    Ok(rows)
+    parse_users(&read(path)?).map_err(|e| bad(path, e))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| IngestError::Io { path: path.to_owned(), source })
+}
+
+fn bad(path: &Path, e: CatalogError) -> IngestError {
+    IngestError::Catalog { path: path.to_owned(), line: e.line, msg: e.msg }
 }
 
 impl Ingester<'_> {
