@@ -1,0 +1,4 @@
+//! cargo-fuzz entry for `pagetrail_fuzz::users_csv`; see fuzz/README.md.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| pagetrail_fuzz::users_csv(data));
