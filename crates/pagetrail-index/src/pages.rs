@@ -138,7 +138,9 @@ impl PageModel {
     pub fn from_metas(metas: impl IntoIterator<Item = (u32, PageMeta)>) -> Self {
         let mut m = PageModel::new();
         for (r, meta) in metas {
-            m.ensure(r);
+            // The writer stores a meta for every link target too, but a store that lost it
+            // must not send `resolve` past the vectors.
+            m.ensure(r.max(meta.link.map_or(0, |(t, _, _)| t)));
             m.metas[r as usize] = meta;
             m.touched.insert(r);
         }
@@ -346,5 +348,13 @@ mod tests {
         let (mut c, mut s) = (Vec::new(), Vec::new());
         decode_chunk(&m.chunk(0), &mut c, &mut s).unwrap();
         assert_eq!((c, s), (m.canon.clone(), m.space.clone()));
+    }
+
+    #[test]
+    fn a_link_to_a_reference_without_meta_loads() {
+        // Found by the fuzz target `page_meta`: this indexed past the model's vectors.
+        let linked = PageMeta { link: Some((3, 10, false)), ..PageMeta::default() };
+        let m = PageModel::from_metas([(1, PageMeta::default()), (2, linked)]);
+        assert_eq!(m.canon, vec![0, 1, 3, 3]);
     }
 }
