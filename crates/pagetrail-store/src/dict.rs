@@ -71,7 +71,8 @@ impl Dict {
         let mut d = Dict { kind, fwd: FastMap::default(), rev: Vec::new() };
         let mut bad = None;
         store.prefix(Cf::Dict, &[b'r', kind as u8]).visit(|k, v| {
-            let id = u32::from_be_bytes([k[2], k[3], k[4], k[5]]);
+            // A key that is not 6 bytes reads as id 0, which is never in sequence.
+            let id = k.get(2..).and_then(|b| <[u8; 4]>::try_from(b).ok()).map_or(0, u32::from_be_bytes);
             if id as usize != d.rev.len() + 1 {
                 bad = Some(id);
                 return false;
