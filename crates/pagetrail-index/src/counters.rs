@@ -23,8 +23,9 @@ impl Counters {
     }
 
     pub fn add(&mut self, o: &Counters) {
-        self.events += o.events;
-        self.bytes += o.bytes;
+        // Saturating: a corrupt operand must not panic (debug) or wrap to a small count (release).
+        self.events = self.events.saturating_add(o.events);
+        self.bytes = self.bytes.saturating_add(o.bytes);
         self.first = self.first.min(o.first);
         self.last = self.last.max(o.last);
     }
@@ -82,5 +83,13 @@ mod tests {
         assert_eq!(merge(None, []), Err(IndexError::Empty));
         assert_eq!(Counters::decode(&[V1, 1]), Err(IndexError::Corrupt));
         assert_eq!(Counters::decode(&[7]), Err(IndexError::UnknownFormat(7)));
+    }
+
+    #[test]
+    fn huge_operands_saturate() {
+        // Found by the fuzz targets counters and readers: the sums overflowed.
+        let a = Counters { events: u64::MAX, bytes: u64::MAX - 1, first: 0, last: 0 }.to_bytes();
+        let m = merge(Some(&a), [Counters::one(5, 1).to_bytes().as_slice()]).unwrap();
+        assert_eq!(Counters::decode(&m).unwrap(), Counters { events: u64::MAX, bytes: u64::MAX, first: 0, last: 1 });
     }
 }

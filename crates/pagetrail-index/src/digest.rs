@@ -194,7 +194,7 @@ impl DayDigest {
         let c = |_| IndexError::Corrupt;
         let ms = |v: u64| u32::try_from(v).ok().filter(|&m| i64::from(m) < DAY_MS).ok_or(IndexError::Corrupt);
         d.first_ms = ms(r.u64().map_err(c)?)?;
-        d.last_ms = ms(u64::from(d.first_ms) + r.u64().map_err(c)?)?;
+        d.last_ms = ms(u64::from(d.first_ms).checked_add(r.u64().map_err(c)?).ok_or(IndexError::Corrupt)?)?;
         d.admin_ok = r.u32().map_err(c)?;
         let nq = r.u64().map_err(c)?;
         for _ in 0..nq {
@@ -356,5 +356,9 @@ mod tests {
         let mut extra = b.clone();
         extra.push(0);
         assert_eq!(DayDigest::decode(&extra), Err(IndexError::Corrupt));
+        // Found by the fuzz target digest: a span near u64::MAX overflowed first_ms + span.
+        let mut huge = vec![V1, 5];
+        put_u64(&mut huge, u64::MAX);
+        assert_eq!(DayDigest::decode(&huge), Err(IndexError::Corrupt));
     }
 }
