@@ -6,6 +6,8 @@
 //! timestamps as deltas, small-alphabet columns (action, status, ids) as they are, so RocksDB's
 //! zstd block compression finds the repetition.
 
+use std::io::Read;
+
 use pagetrail_core::varint::{put_i64, put_u64, Reader};
 use pagetrail_core::Action;
 
@@ -136,7 +138,15 @@ impl Group {
                 if len > 1 << 30 {
                     return Err("event group too large".into());
                 }
-                owned = zstd::bulk::decompress(r.rest(), len).map_err(|e| format!("event group: {e}"))?;
+                // Streamed: zstd::bulk reserves all of `len` first, 1 GiB for a corrupt length
+                // in a value of a few bytes. This grows only with what really decompresses.
+                let mut out = Vec::new();
+                let d = zstd::stream::read::Decoder::with_buffer(r.rest()).map_err(|e| format!("event group: {e}"))?;
+                d.take(len as u64 + 1).read_to_end(&mut out).map_err(|e| format!("event group: {e}"))?;
+                if out.len() != len {
+                    return Err("event group: wrong decompressed length".into());
+                }
+                owned = out;
                 &owned
             }
             c => return Err(format!("event group codec {c}")),
@@ -154,7 +164,8 @@ fn decode_body(base: i64, body: &[u8], has_extra: bool) -> Option<Vec<EventRow>>
     let mut rows: Vec<EventRow> = Vec::with_capacity(n);
     let mut ts = base;
     for _ in 0..n {
-        ts += r.i64().ok()?;
+        // Checked: a corrupt delta (or key) must be an error, not an overflow.
+        ts = ts.checked_add(r.i64().ok()?)?;
         rows.push(EventRow {
             ts_ms: ts,
             action: Action::Other,
@@ -207,7 +218,7 @@ fn decode_body(base: i64, body: &[u8], has_extra: bool) -> Option<Vec<EventRow>>
     }
     let mut line = 0i64;
     for row in rows.iter_mut() {
-        line += r.i64().ok()?;
+        line = line.checked_add(r.i64().ok()?)?;
         row.line = u64::try_from(line).ok()?;
     }
     if has_extra {
@@ -355,5 +366,50 @@ mod tests {
         bad[0] = 9;
         assert!(Group::decode(5, &bad).is_err());
         assert_eq!(parse_key(&key(7, 1_700_000_000_000, 3)), Some((7, 1_700_000_000_000, 3)));
+    }
+
+    fn row(line: u64) -> EventRow {
+        EventRow {
+            ts_ms: 5,
+            action: Action::View,
+            status: 200,
+            bytes: 1,
+            duration_ms: 1,
+            page: 1,
+            method: 1,
+            request: 1,
+            referer: 0,
+            addr: 1,
+            agent: 1,
+            file: 1,
+            line,
+            extra: 0,
+        }
+    }
+
+    #[test]
+    fn overflowing_deltas_are_errors() {
+        // Found by the fuzz target event_group: timestamp deltas were added unchecked.
+        let mut body = vec![VERSION, CODEC_PLAIN, 1];
+        put_i64(&mut body, i64::MAX);
+        assert!(Group::decode(1, &body).is_err());
+        // A key's timestamp is any u64 read as i64: near the top, a later row overflows.
+        let mut buf = Vec::new();
+        Group::encode(&[EventRow { ts_ms: 0, ..row(1) }, EventRow { ts_ms: 9, ..row(2) }], usize::MAX, &mut buf);
+        assert!(Group::decode(i64::MAX - 1, &buf).is_err());
+    }
+
+    #[test]
+    fn a_corrupt_compressed_length_is_an_error() {
+        let rows: Vec<EventRow> = (1..100).map(row).collect();
+        let mut buf = Vec::new();
+        Group::encode(&rows, 0, &mut buf);
+        assert_eq!(buf[1], CODEC_ZSTD);
+        assert_eq!(Group::decode(5, &buf).unwrap(), rows);
+        // The length says 1 GiB; the frame holds a few bytes.
+        let mut big = vec![VERSION, CODEC_ZSTD];
+        put_u64(&mut big, 1 << 30);
+        big.extend_from_slice(&buf[2 + 2..]); // past the real length's 2 bytes
+        assert!(Group::decode(5, &big).is_err());
     }
 }
