@@ -17,8 +17,11 @@ use pagetrail_index::pages::{decode_chunk, encode_chunk, PageMeta, PageModel};
 use pagetrail_index::{bitmap, counters, digest, readers, Counters};
 use pagetrail_store::{dict, events, files, rejects};
 
+/// A fuzz target: raw bytes in, a panic on a bug.
+pub type Target = fn(&[u8]);
+
 /// Every target by name: cargo-fuzz has one binary per entry, the test replays each corpus.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("tomcat_a", tomcat_a),
     ("tomcat_b", tomcat_b),
     ("tomcat_c", tomcat_c),
