@@ -26,7 +26,11 @@ impl PageMap {
                 bad = true;
                 return false;
             };
-            let base = (u32::from_be_bytes(idx) * CHUNK) as usize;
+            // A corrupt key must not overflow into someone else's slots.
+            let Some(base) = u32::from_be_bytes(idx).checked_mul(CHUNK).map(|b| b as usize) else {
+                bad = true;
+                return false;
+            };
             c.clear();
             s.clear();
             if decode_chunk(v, &mut c, &mut s).is_err() {

@@ -203,14 +203,14 @@ impl Store {
     }
 
     pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.db.get_cf(self.cf(cf), key).map_err(|e| rocks(&self.path, e))
+        self.db.get_cf(self.cf(cf), key).map_err(|e| rocks_in(&self.path, cf, e))
     }
 
     /// Entries with `from <= key < to`, in key order.
     pub fn range<'a>(&'a self, cf: Cf, from: &[u8], to: &[u8]) -> Range<'a> {
         let mut it = self.db.raw_iterator_cf(self.cf(cf));
         it.seek(from);
-        Range { it, to: to.to_vec(), path: &self.path, done: false }
+        Range { it, to: to.to_vec(), path: &self.path, cf, done: false }
     }
 
     /// Entries whose key starts with `prefix`.
@@ -218,7 +218,7 @@ impl Store {
         let mut it = self.db.raw_iterator_cf(self.cf(cf));
         it.seek(prefix);
         let to = prefix_end(prefix);
-        Range { it, to, path: &self.path, done: false }
+        Range { it, to, path: &self.path, cf, done: false }
     }
 
     /// Decodes every entry with `from <= key < to`; an entry `decode` rejects is a corrupt
@@ -263,7 +263,7 @@ impl Store {
     /// A reusable iterator over one column family: a query that visits thousands of small
     /// ranges (one per user) seeks one iterator instead of building one per range.
     pub fn cursor(&self, cf: Cf) -> Cursor<'_> {
-        Cursor { it: self.db.raw_iterator_cf(self.cf(cf)), path: &self.path }
+        Cursor { it: self.db.raw_iterator_cf(self.cf(cf)), path: &self.path, cf }
     }
 
     /// The last key strictly below `below`, if any.
@@ -278,7 +278,7 @@ impl Store {
             }
             it.prev();
         }
-        it.status().map_err(|e| rocks(&self.path, e))?;
+        it.status().map_err(|e| rocks_in(&self.path, cf, e))?;
         Ok(None)
     }
 
@@ -360,6 +360,17 @@ fn rocks(path: &Path, e: rocksdb::Error) -> StoreError {
     StoreError::Rocks { path: path.to_owned(), msg: e.into_string() }
 }
 
+/// A read error in one column family. A merge operator that meets a corrupt operand fails the
+/// read with RocksDB's "Corruption"; say which family's value it was.
+#[cfg(feature = "db")]
+fn rocks_in(path: &Path, cf: Cf, e: rocksdb::Error) -> StoreError {
+    let msg = e.into_string();
+    if msg.contains("Corruption") || msg.contains("merge") {
+        return StoreError::Corrupt { path: path.to_owned(), what: format!("{} value ({msg})", cf.name()) };
+    }
+    StoreError::Rocks { path: path.to_owned(), msg: format!("{}: {msg}", cf.name()) }
+}
+
 #[cfg(feature = "db")]
 fn open_error(path: &Path, e: rocksdb::Error) -> StoreError {
     let msg = e.into_string();
@@ -425,6 +436,7 @@ impl Batch<'_> {
 pub struct Cursor<'a> {
     it: rocksdb::DBRawIteratorWithThreadMode<'a, DB>,
     path: &'a Path,
+    cf: Cf,
 }
 
 #[cfg(feature = "db")]
@@ -439,7 +451,7 @@ impl Cursor<'_> {
             }
             self.it.next();
         }
-        self.it.status().map_err(|e| rocks(self.path, e))
+        self.it.status().map_err(|e| rocks_in(self.path, self.cf, e))
     }
 }
 
@@ -449,6 +461,7 @@ pub struct Range<'a> {
     it: rocksdb::DBRawIteratorWithThreadMode<'a, DB>,
     to: Vec<u8>,
     path: &'a Path,
+    cf: Cf,
     done: bool,
 }
 
@@ -466,7 +479,7 @@ impl Range<'_> {
             }
             self.it.next();
         }
-        self.it.status().map_err(|e| rocks(self.path, e))
+        self.it.status().map_err(|e| rocks_in(self.path, self.cf, e))
     }
 }
 
@@ -480,7 +493,7 @@ impl Iterator for Range<'_> {
         }
         if !self.it.valid() {
             self.done = true;
-            return self.it.status().err().map(|e| Err(rocks(self.path, e)));
+            return self.it.status().err().map(|e| Err(rocks_in(self.path, self.cf, e)));
         }
         let (k, v) = (self.it.key()?.to_vec(), self.it.value()?.to_vec());
         if !self.to.is_empty() && k >= self.to {
@@ -526,4 +539,27 @@ fn exposure(path: &Path) -> Option<String> {
 #[cfg(all(not(unix), feature = "db"))]
 fn exposure(_path: &Path) -> Option<String> {
     None
+}
+
+#[cfg(all(test, feature = "db"))]
+mod tests {
+    use super::*;
+
+    /// A corrupt merge operand is an error naming the store and the family, never a panic
+    /// and never a wrong answer.
+    #[test]
+    fn a_corrupt_index_value_is_an_error_naming_store_and_family() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::open_writer(d.path()).unwrap();
+        let mut b = store.batch();
+        b.merge(Cf::UserDays, b"\x00key", &[0xff, 0xff, 0xff]);
+        b.merge(Cf::UserDays, b"\x00key", &[0x01]);
+        store.commit(b).unwrap();
+        let e = store.get(Cf::UserDays, b"\x00key").unwrap_err();
+        assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}");
+        let msg = e.to_string();
+        assert!(msg.contains(&d.path().display().to_string()) && msg.contains("user_days"), "{msg}");
+        let e = store.prefix(Cf::UserDays, b"").visit(|_, _| true).unwrap_err();
+        assert!(e.to_string().contains("user_days"), "{e}");
+    }
 }
