@@ -4,8 +4,22 @@ use std::path::PathBuf;
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 
+const EXAMPLES: &str = "Examples:
+  pagetrail ingest /var/atlassian/confluence/logs/      load a logs folder (again: adds only what is new)
+  pagetrail catalog pages.csv                           page ids, spaces and titles
+  pagetrail top-readers --last 90d --limit 20           who pulled the most pages last quarter
+  pagetrail who-read --title \"OPS/AWS Keys\"             who read the page where the keys were
+  pagetrail user jsmith --from 2026-03-01               everything this account read since March
+  pagetrail events --user jsmith --action download --format json
+  pagetrail detect --last 30d                           collection behaviour, explained";
+
 #[derive(Parser, Debug)]
-#[command(name = "pagetrail", version, about = "Who read how much in Confluence: ingest access logs, then ask.")]
+#[command(
+    name = "pagetrail",
+    version,
+    about = "Who read how much in Confluence: ingest access logs, then ask.",
+    after_help = EXAMPLES
+)]
 pub struct Args {
     /// Store folder.
     #[arg(long, global = true, env = "PAGETRAIL_STORE", default_value = "./pagetrail-store")]
@@ -70,9 +84,15 @@ pub enum Command {
         paths: Vec<PathBuf>,
     },
     /// Load page metadata: CSV with page_id,space_key,title.
-    Catalog { file: PathBuf },
+    Catalog {
+        /// The CSV file.
+        file: PathBuf,
+    },
     /// Load the user directory: CSV with username,user_key,account_id,display_name.
-    Users { file: PathBuf },
+    Users {
+        /// The CSV file.
+        file: PathBuf,
+    },
     /// Lines that could not be parsed.
     Rejects {
         /// Only this source file (as it was named when ingested).
@@ -81,10 +101,13 @@ pub enum Command {
     },
     /// Who read the most.
     TopReaders {
+        /// Only reads of pages in this space (its key, e.g. ENG).
         #[arg(long)]
         space: Option<String>,
+        /// Rank by distinct pages, by reads (events) or by response bytes.
         #[arg(long, value_enum, default_value_t = By::Pages)]
         by: By,
+        /// How many readers to show.
         #[arg(long, default_value_t = 20)]
         limit: usize,
         #[command(flatten)]
@@ -92,11 +115,14 @@ pub enum Command {
     },
     /// Readers of a page or a space.
     WhoRead {
+        /// The page's content id (a page named by title in the logs counts once the catalog or
+        /// a log link gives its id).
         #[arg(long, group = "target")]
         page: Option<u64>,
+        /// Every page of this space (its key).
         #[arg(long, group = "target")]
         space: Option<String>,
-        /// SPACE/Title
+        /// A page by SPACE/Title, e.g. "OPS/AWS Keys".
         #[arg(long, group = "target")]
         title: Option<String>,
         #[command(flatten)]
@@ -104,18 +130,24 @@ pub enum Command {
     },
     /// One user's reading.
     User {
+        /// The username (a user key or account id of the user directory also works).
         user: String,
         #[command(flatten)]
         time: Time,
     },
     /// Raw events, in time order.
     Events {
+        /// Only this user's events.
         #[arg(long)]
         user: Option<String>,
+        /// Only events of this page (by content id, whatever URL named it).
         #[arg(long)]
         page: Option<u64>,
+        /// Only events of pages in this space, or naming it.
         #[arg(long)]
         space: Option<String>,
+        /// Only this class: view, api_read, api_list, download, export, space_export, search,
+        /// auth, admin or other.
         #[arg(long)]
         action: Option<String>,
         #[command(flatten)]
@@ -148,15 +180,19 @@ pub enum Command {
     Compact,
     /// Generate realistic Confluence access logs (to stdout, or files in --out).
     Gen {
+        /// Seed: the same seed gives the same bytes.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// People on the site.
         #[arg(long, default_value_t = 200)]
         users: u32,
+        /// Days of traffic.
         #[arg(long, default_value_t = 14)]
         days: u32,
         /// First day, YYYY-MM-DD.
         #[arg(long, default_value = "2026-03-16")]
         start: String,
+        /// Access-log shape: A (shipped server.xml), B (X-Forwarded-For), C (Docker/Helm).
         #[arg(long, value_enum, default_value_t = GenVariant::A)]
         variant: GenVariant,
         /// Write one file per day here instead of stdout.
@@ -174,19 +210,33 @@ pub enum Command {
     },
     /// Generate a small site into data/demo, ingest it into a fresh store and show answers.
     Demo {
+        /// Where the generated logs and the store go (replaced on every run).
         #[arg(long, default_value = "data/demo")]
         dir: PathBuf,
+        /// People on the generated site.
         #[arg(long, default_value_t = 300)]
         users: u32,
+        /// Days of traffic.
         #[arg(long, default_value_t = 21)]
         days: u32,
     },
+    /// Print a shell completion script, e.g. `pagetrail completions bash > /etc/bash_completion.d/pagetrail`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `pagetrail man > /usr/local/share/man/man1/pagetrail.1`.
+    Man,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum By {
+    /// Distinct pages read.
     Pages,
+    /// Reads.
     Events,
+    /// Response bytes of the reads.
     Bytes,
 }
 
@@ -195,4 +245,35 @@ pub enum GenVariant {
     A,
     B,
     C,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every option and argument of every command says what it is for.
+    #[test]
+    fn every_option_has_a_help_line() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                if id != "help" && id != "version" && a.get_help().is_none() && !a.is_hide_set() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_about().is_none() {
+                    missing.push(format!("{path} {} (no about)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Args::command(), "pagetrail", &mut missing);
+        assert!(missing.is_empty(), "no help line: {missing:?}");
+        let help = Args::command().render_long_help().to_string();
+        assert!(help.contains("Examples:") && help.contains("pagetrail who-read --title"), "{help}");
+    }
 }

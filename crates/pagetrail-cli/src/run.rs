@@ -242,6 +242,10 @@ pub fn run(args: Args) -> Result<()> {
             eprintln!("generated {} lines ({}, {} torn)", count(summary.lines), bytes(summary.bytes), summary.torn);
         }
         Command::Demo { dir, users, days } => crate::demo::demo(&dir, users, days, &mut out)?,
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut <Args as clap::CommandFactory>::command(), "pagetrail", &mut out);
+        }
+        Command::Man => clap_mangen::Man::new(<Args as clap::CommandFactory>::command()).render(&mut out)?,
     }
     out.flush()?;
     Ok(())

@@ -66,7 +66,8 @@ pub(crate) fn backfill(store: &Store, r: u32, space: u32, batch: &mut Batch<'_>)
         let one = bitmap::to_bytes(&std::iter::once(r).collect());
         bad |= readers::for_each(v, |u, c| {
             // Saturating: a corrupt value must not wrap (the merge operator rejects it later).
-            shifted.insert(u, Counters { first: c.first.saturating_add(shift), last: c.last.saturating_add(shift), ..c });
+            shifted
+                .insert(u, Counters { first: c.first.saturating_add(shift), last: c.last.saturating_add(shift), ..c });
             batch.merge(Cf::SpaceUserPages, &entity_user_key(space, Grain::Day, day, u), &one);
             batch.merge(Cf::SpaceUserPages, &entity_user_key(space, Grain::Month, month as u32, u), &one);
         })
