@@ -5,6 +5,7 @@ mod crash;
 mod detect;
 mod evidence;
 mod fixture;
+mod handoff;
 mod idempotence;
 mod recount;
 mod reparse;

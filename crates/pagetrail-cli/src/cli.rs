@@ -24,14 +24,31 @@ pub struct Args {
     /// Store folder.
     #[arg(long, global = true, env = "PAGETRAIL_STORE", default_value = "./pagetrail-store")]
     pub store: PathBuf,
-    /// Output format: table for people, json (stable) or csv for machines.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format: table for people, json (stable) or csv for machines; for `events` also
+    /// ecs (Elastic Common Schema NDJSON, for Elastic and Splunk) or timesketch (its JSONL import).
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// `--format` as given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns for people (hostile text escaped).
+    Table,
+    /// The stable machine form (contract §4).
+    Json,
+    /// RFC 4180, spreadsheet-safe.
+    Csv,
+    /// `events` only: Elastic Common Schema, one document a line.
+    Ecs,
+    /// `events` only: Timesketch's JSONL (message, datetime, timestamp_desc).
+    Timesketch,
+}
+
+/// The shape every answer has; `events` alone has more (see [`OutputFormat`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Table,
     Json,

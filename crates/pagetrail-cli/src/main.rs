@@ -2,6 +2,7 @@
 
 mod cli;
 mod demo;
+mod export;
 mod output;
 mod run;
 

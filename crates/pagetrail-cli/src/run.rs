@@ -11,11 +11,20 @@ use pagetrail_query::{By as QBy, EventFilter, ReaderRow, Target, Window};
 use pagetrail_store::{rejects, Cf, Dict, DictKind, Store};
 use serde_json::{json, Value};
 
-use crate::cli::{Args, By, Command, Format, GenVariant, Time};
+use crate::cli::{Args, By, Command, Format, GenVariant, OutputFormat, Time};
 use crate::output::{self, bytes, clean, count, instant, Table};
 
 pub fn run(args: Args) -> Result<()> {
-    let fmt = args.format;
+    let event_format = args.format;
+    let fmt = match args.format {
+        OutputFormat::Table => Format::Table,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Csv => Format::Csv,
+        OutputFormat::Ecs | OutputFormat::Timesketch if matches!(args.command, Command::Events { .. }) => Format::Json,
+        f @ (OutputFormat::Ecs | OutputFormat::Timesketch) => {
+            bail!("--format {} is for `events` only", if f == OutputFormat::Ecs { "ecs" } else { "timesketch" })
+        }
+    };
     let store_path = args.store.clone();
     let stdout = io::stdout();
     // Tables and CSV escape hostile text cell by cell; JSON on a terminal is escaped here.
@@ -115,7 +124,12 @@ pub fn run(args: Args) -> Result<()> {
             let action = action.map(|a| a.parse::<Action>()).transpose().map_err(anyhow::Error::msg)?;
             let filter = EventFilter { user, page, space, action };
             let store = Store::open_reader(&store_path)?;
-            print_events(&store, &window(&time)?, &filter, fmt, &mut out)?;
+            match event_format {
+                OutputFormat::Ecs | OutputFormat::Timesketch => {
+                    print_event_docs(&store, &window(&time)?, &filter, event_format == OutputFormat::Ecs, &mut out)?
+                }
+                _ => print_events(&store, &window(&time)?, &filter, fmt, &mut out)?,
+            }
         }
         Command::Detect { detectors, config, admins, print_config, raw_history, time } => {
             if print_config {
@@ -687,6 +701,26 @@ fn print_events(store: &Store, w: &Window, filter: &EventFilter, fmt: Format, ou
         Format::Json => {}
     }
     Ok(())
+}
+
+/// `events` as documents for other tools, one a line: ECS for Elastic and Splunk, or
+/// Timesketch's JSONL import.
+fn print_event_docs(store: &Store, w: &Window, filter: &EventFilter, ecs: bool, out: &mut dyn Write) -> Result<()> {
+    let mut err = None;
+    pagetrail_query::events(store, w, filter, |e| {
+        let doc = if ecs { crate::export::ecs(&e) } else { crate::export::timesketch(&e) };
+        match writeln!(out, "{doc}") {
+            Ok(()) => true,
+            Err(x) => {
+                err = Some(x);
+                false
+            }
+        }
+    })?;
+    match err {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }
 
 fn print_rejects(store: &Store, file: Option<&str>, fmt: Format, out: &mut dyn Write) -> Result<()> {
