@@ -88,3 +88,28 @@ fn formats_table_json_csv() {
     }
     assert_eq!(j["days"][0]["day"], "2026-03-29");
 }
+
+/// Ingest shows one progress bar with an ETA over the inputs' total size (on a terminal).
+#[test]
+fn ingest_shows_one_bar_over_the_total_size() {
+    assert!(std::path::Path::new("/usr/bin/script").exists(), "util-linux `script` gives the command a terminal");
+    let d = tempfile::tempdir().unwrap();
+    let logs = d.path().join("logs");
+    let cfg = pagetrail_gen::GenConfig { users: 120, days: 6, seed: 5, ..Default::default() };
+    let files = pagetrail_gen::generate_files(&cfg, &logs).unwrap().0;
+    assert!(files.len() >= 6);
+    let cmd = format!(
+        "{} --store {} ingest {}",
+        pagetrail_tests::bin().display(),
+        d.path().join("s").display(),
+        logs.display()
+    );
+    let o = std::process::Command::new("/usr/bin/script").args(["-qec", &cmd, "/dev/null"]).output().unwrap();
+    let screen = String::from_utf8_lossy(&o.stdout).replace('\r', "\n");
+    let bars: Vec<&str> = screen.lines().filter(|l| l.contains("ETA")).collect();
+    assert!(!bars.is_empty(), "no progress bar: {screen}");
+    // Every frame counts towards the same total: one bar for all the files, not one per file.
+    let total_of = |l: &str| l.split_once('/').map(|(_, t)| t.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
+    let totals: std::collections::BTreeSet<String> = bars.iter().filter_map(|l| total_of(l)).collect();
+    assert_eq!(totals.len(), 1, "one total across files: {totals:?}");
+}

@@ -431,7 +431,8 @@ fn hostile_text_in_csv_and_on_terminals() {
         "a pipe gets the text as logged, made inert"
     );
     // On a terminal (script gives the command one), CSV and JSON carry no raw escape character.
-    if Path::new("/usr/bin/script").exists() {
+    assert!(Path::new("/usr/bin/script").exists(), "util-linux `script` gives the command a terminal");
+    {
         for f in ["csv", "json", "table"] {
             let cmd = format!("{} --store {} --format {f} events", bin().display(), store.display());
             let o = std::process::Command::new("/usr/bin/script").args(["-qec", &cmd, "/dev/null"]).output().unwrap();

@@ -317,13 +317,28 @@ pub fn ingest(store: &Store, paths: &[std::path::PathBuf], opts: IngestOptions) 
     let started = Instant::now();
     let sources = expand_paths(paths)?;
     let mut ing = Ingester::new(store, opts)?;
-    let bar = indicatif::ProgressBar::new_spinner();
+    // One bar over the inputs' total size on disk (gzip counts compressed bytes), with an ETA;
+    // a spinner when stdin's size is unknown. indicatif hides it when stderr is not a terminal.
+    let sizes: Vec<Option<u64>> = sources.iter().map(|s| s.size()).collect();
+    let bar = match sizes.iter().copied().sum::<Option<u64>>() {
+        Some(total) => indicatif::ProgressBar::new(total).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {bytes_per_sec}, ETA {eta}  {wide_msg}",
+            )
+            .expect("a valid progress template"),
+        ),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
     let mut failed = Vec::new();
-    for src in &sources {
-        bar.set_message(src.name());
-        let mut tick =
-            |p: Progress| bar.set_message(format!("{}: {} lines, {}", src.name(), count(p.lines), bytes(p.bytes)));
+    let mut done: u64 = 0;
+    for (src, size) in sources.iter().zip(&sizes) {
+        bar.set_position(done);
+        bar.set_message(clean(&src.name()));
+        let mut tick = |p: Progress| {
+            bar.set_position(done + p.raw_bytes.min(size.unwrap_or(u64::MAX)));
+            bar.set_message(format!("{}: {} lines", clean(&src.name()), count(p.lines)));
+        };
         match ing.ingest(src, &mut tick) {
             Ok(o) => {
                 let name = clean(&o.name);
@@ -358,6 +373,7 @@ pub fn ingest(store: &Store, paths: &[std::path::PathBuf], opts: IngestOptions) 
             }
             Err(e) => return Err(e.into()),
         }
+        done += size.unwrap_or(0);
     }
     bar.finish_and_clear();
     let summary = ing.finish()?;

@@ -19,6 +19,9 @@ pub enum Source {
 /// An opened source.
 pub struct Opened {
     pub reader: Box<dyn Read + Send>,
+    /// Bytes read from the file itself so far (compressed bytes for gzip): the progress over
+    /// the input's size on disk.
+    pub raw_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Nothing will be appended: gzip and stdin (a file's quiet time is judged by the writer).
     pub final_content: bool,
     /// Gzip: a decoding error is a truncated copy, not an unreadable file.
@@ -57,7 +60,11 @@ impl Source {
     pub fn open(&self) -> Result<Opened> {
         let io_err = |source| IngestError::Io { path: self.path(), source };
         match self {
-            Source::Stdin => Ok(Opened { reader: Box::new(io::stdin()), final_content: true, gzip: false }),
+            Source::Stdin => {
+                let raw_read = Default::default();
+                let reader = Box::new(Counting { inner: io::stdin(), n: std::sync::Arc::clone(&raw_read) });
+                Ok(Opened { reader, raw_read, final_content: true, gzip: false })
+            }
             Source::File(p) | Source::Walked(p) => {
                 let mut f = File::open(p).map_err(io_err)?;
                 if f.metadata().map_err(io_err)?.is_dir() {
@@ -65,14 +72,39 @@ impl Source {
                 }
                 let mut magic = [0u8; 2];
                 let n = read_full(&mut f, &mut magic).map_err(io_err)?;
-                let f = File::open(p).map_err(io_err)?;
+                let raw_read: std::sync::Arc<std::sync::atomic::AtomicU64> = Default::default();
+                let f = Counting { inner: File::open(p).map_err(io_err)?, n: std::sync::Arc::clone(&raw_read) };
                 if n == 2 && magic == [0x1f, 0x8b] {
                     let gz = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, f));
-                    Ok(Opened { reader: Box::new(gz), final_content: true, gzip: true })
+                    Ok(Opened { reader: Box::new(gz), raw_read, final_content: true, gzip: true })
                 } else {
-                    Ok(Opened { reader: Box::new(f), final_content: false, gzip: false })
+                    Ok(Opened { reader: Box::new(f), raw_read, final_content: false, gzip: false })
                 }
             }
+        }
+    }
+}
+
+/// A reader that counts the bytes it hands out.
+struct Counting<R> {
+    inner: R,
+    n: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n.fetch_add(k as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(k)
+    }
+}
+
+impl Source {
+    /// The size on disk, when known (not for stdin): what a progress bar counts towards.
+    pub fn size(&self) -> Option<u64> {
+        match self {
+            Source::Stdin => None,
+            Source::File(p) | Source::Walked(p) => std::fs::metadata(p).ok().map(|m| m.len()),
         }
     }
 }

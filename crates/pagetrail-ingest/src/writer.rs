@@ -111,8 +111,11 @@ pub struct FileOutcome {
 /// Progress of the current source, for a progress display.
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
+    /// Content bytes consumed (decompressed for gzip).
     pub bytes: u64,
     pub lines: u64,
+    /// Bytes of the file itself read so far (compressed for gzip): counts towards its size.
+    pub raw_bytes: u64,
 }
 
 /// Where the reading of one source stands, line by line.
@@ -275,7 +278,8 @@ impl<'s> Ingester<'s> {
         let path = src.path();
         let io_err = |source| IngestError::Io { path: path.clone(), source };
         let opened = src.open()?;
-        let (mut reader, gzip) = (opened.reader, opened.gzip);
+        let (mut reader, gzip, raw_read) = (opened.reader, opened.gzip, opened.raw_read);
+        let raw = || raw_read.load(std::sync::atomic::Ordering::Relaxed);
         // A file nothing writes any more is final: its last line is taken even without a newline.
         let final_content = opened.final_content || self.opts.final_files || src.quiet_for(self.opts.quiet_after);
         let mut buf = vec![0u8; CHUNK];
@@ -412,9 +416,9 @@ impl<'s> Ingester<'s> {
                         &buf[pos.saturating_sub(HEAD_LEN)..pos],
                         known.is_none(),
                     )?;
-                    progress(Progress { bytes: base + pos as u64, lines: line_no });
                 }
             }
+            progress(Progress { bytes: base + pos as u64, lines: line_no, raw_bytes: raw() });
             // Refill, keeping the last consumed bytes (tail check) and the partial line.
             let keep_from = pos.saturating_sub(HEAD_LEN);
             buf.copy_within(keep_from..filled, 0);
@@ -466,7 +470,7 @@ impl<'s> Ingester<'s> {
             &buf[pos.saturating_sub(HEAD_LEN)..pos],
             known.is_none(),
         )?;
-        progress(Progress { bytes: base + pos as u64, lines: line_no });
+        progress(Progress { bytes: base + pos as u64, lines: line_no, raw_bytes: raw() });
         Ok(outcome)
     }
 
