@@ -2,6 +2,7 @@
 
 mod cli;
 mod crash;
+mod custody;
 mod detect;
 mod evidence;
 mod fixture;

@@ -193,6 +193,14 @@ pub enum Command {
     },
     /// What the store holds.
     Stats,
+    /// The source files ingested, with the SHA-256 of the bytes read from each (chain of custody).
+    Sources,
+    /// Check files against what was ingested from them; exit 0 when every one matches.
+    Verify {
+        /// The files (gzip is checked decompressed, as it was ingested).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Compact the store (smaller and faster after a bulk load).
     Compact,
     /// Generate realistic Confluence access logs (to stdout, or files in --out).

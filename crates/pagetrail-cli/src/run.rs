@@ -233,6 +233,25 @@ pub fn run(args: Args) -> Result<()> {
                 }
             }
         }
+        Command::Sources => {
+            let store = Store::open_reader(&store_path)?;
+            print_sources(&mut out, fmt, &pagetrail_ingest::custody::sources(&store)?)?;
+        }
+        Command::Verify { files } => {
+            let store = Store::open_reader(&store_path)?;
+            let registry = pagetrail_ingest::custody::sources(&store)?;
+            let mut rows = Vec::new();
+            for f in &files {
+                let (v, rec) = pagetrail_ingest::custody::verify(&registry, f)?;
+                rows.push((f.display().to_string(), v, rec));
+            }
+            print_verdicts(&mut out, fmt, &rows)?;
+            out.flush()?;
+            let bad = rows.iter().filter(|(_, v, _)| *v != pagetrail_ingest::custody::Verdict::Matches).count();
+            if bad > 0 {
+                bail!("{bad} of {} files do not match what was ingested from them", rows.len());
+            }
+        }
         Command::Gen { seed, users, days, start, variant, out: dir, catalog, incidents, truth } => {
             let cfg = pagetrail_gen::GenConfig { incidents, ..gen_config(seed, users, days, &start, variant)? };
             if let Some(path) = truth {
@@ -715,6 +734,103 @@ fn print_events(store: &Store, w: &Window, filter: &EventFilter, fmt: Format, ou
         Format::Csv => output::csv(out, &headers, csv_rows)?,
         Format::Table => table.print(out)?,
         Format::Json => {}
+    }
+    Ok(())
+}
+
+fn print_sources(out: &mut dyn Write, fmt: Format, recs: &[pagetrail_store::FileRecord]) -> Result<()> {
+    use pagetrail_ingest::custody::hex;
+    let when = |ms: i64| if ms == 0 { String::new() } else { instant(ms) };
+    let sha = |r: &pagetrail_store::FileRecord| r.sha256.map(|h| hex(&h)).unwrap_or_default();
+    match fmt {
+        Format::Json => {
+            let rows: Vec<Value> = recs
+                .iter()
+                .map(|r| {
+                    json!({"name": r.name, "format": r.format, "size": r.size, "consumed_bytes": r.offset, "lines": r.lines,
+                           "sha256": r.sha256.map(|h| hex(&h)), "first_ingest": (r.first_ingest_ms != 0).then(|| instant(r.first_ingest_ms)),
+                           "last_ingest": (r.last_ingest_ms != 0).then(|| instant(r.last_ingest_ms))})
+                })
+                .collect();
+            writeln!(out, "{}", json!({ "rows": rows }))?;
+        }
+        Format::Csv => output::csv(
+            out,
+            &["name", "format", "size", "consumed_bytes", "lines", "sha256", "first_ingest", "last_ingest"],
+            recs.iter().map(|r| {
+                vec![
+                    r.name.clone(),
+                    r.format.clone(),
+                    r.size.to_string(),
+                    r.offset.to_string(),
+                    r.lines.to_string(),
+                    sha(r),
+                    when(r.first_ingest_ms),
+                    when(r.last_ingest_ms),
+                ]
+            }),
+        )?,
+        Format::Table => {
+            let mut t = Table::new(&[
+                ("name", false),
+                ("format", false),
+                ("lines", true),
+                ("consumed", true),
+                ("sha256", false),
+                ("last ingest", false),
+            ]);
+            for r in recs {
+                t.row(vec![
+                    r.name.clone(),
+                    r.format.clone(),
+                    count(r.lines),
+                    bytes(r.offset),
+                    sha(r),
+                    when(r.last_ingest_ms),
+                ]);
+            }
+            t.print(out)?;
+        }
+    }
+    Ok(())
+}
+
+type VerifyRow = (String, pagetrail_ingest::custody::Verdict, Option<pagetrail_store::FileRecord>);
+
+fn print_verdicts(out: &mut dyn Write, fmt: Format, rows: &[VerifyRow]) -> Result<()> {
+    use pagetrail_ingest::custody::hex;
+    let detail = |v: &pagetrail_ingest::custody::Verdict, r: &Option<pagetrail_store::FileRecord>| match (v, r) {
+        (pagetrail_ingest::custody::Verdict::Shorter { have }, Some(r)) => {
+            format!("{} bytes, {} were ingested", have, r.offset)
+        }
+        (_, Some(r)) => format!("first {} bytes, as ingested under {}", r.offset, r.name),
+        (_, None) => String::new(),
+    };
+    match fmt {
+        Format::Json => {
+            for (f, v, r) in rows {
+                let sha = r.as_ref().and_then(|r| r.sha256).map(|h| hex(&h));
+                let name = r.as_ref().map(|r| r.name.clone());
+                let ingested = r.as_ref().map(|r| r.offset);
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"file": f, "verdict": v.as_str(), "ingested_as": name, "ingested_bytes": ingested, "sha256": sha})
+                )?;
+            }
+        }
+        Format::Csv => output::csv(
+            out,
+            &["file", "verdict", "detail"],
+            rows.iter().map(|(f, v, r)| vec![f.clone(), v.as_str().to_owned(), detail(v, r)]),
+        )?,
+        Format::Table => {
+            let mut t = Table::new(&[("file", false), ("verdict", false), ("detail", false)]);
+            for (f, v, r) in rows {
+                t.row(vec![f.clone(), v.as_str().to_owned(), detail(v, r)]);
+            }
+            t.print(out)?;
+        }
     }
     Ok(())
 }

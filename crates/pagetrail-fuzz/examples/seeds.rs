@@ -103,6 +103,10 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         context_path: "/confluence".into(),
         name: "logs/conf_access_log.2026-03-29.log".into(),
         last_file: 7,
+        sha256: Some([0xab; 32]),
+        first_ingest_ms: 1_774_944_000_000,
+        last_ingest_ms: 1_774_950_000_000,
+        size: 200_000,
     };
     let small: roaring::RoaringBitmap = [3u32, 9, 1_000_000].into_iter().collect();
     let big: roaring::RoaringBitmap = (0..40u32).map(|i| i * 977).collect();

@@ -6,6 +6,7 @@
 //! followed by a re-run leaves what one clean run leaves.
 
 mod catalog;
+pub mod custody;
 pub use catalog::{read_catalog, read_users};
 mod input;
 mod pages;

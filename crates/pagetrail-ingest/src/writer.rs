@@ -17,6 +17,7 @@ use pagetrail_store::files::{hash, HEAD_LEN};
 use pagetrail_store::meta::{load_batch_seq, save_batch_seq};
 use pagetrail_store::{events, rejects, Batch, Cf, Dict, DictKind, EventRow, FileRecord, Group, Store, Totals};
 use roaring::RoaringBitmap;
+use sha2::{Digest, Sha256};
 
 use crate::pages::{backfill, load_dirty, load_model, rebuild_dirty, save_dirty};
 use crate::{IngestError, Result, Source};
@@ -116,6 +117,36 @@ pub struct Progress {
     pub lines: u64,
     /// Bytes of the file itself read so far (compressed for gzip): counts towards its size.
     pub raw_bytes: u64,
+}
+
+/// SHA-256 of a source's content prefix, fed as the reading loop lets bytes go (chain of
+/// custody: `verify` later hashes the same prefix of the evidence file).
+#[derive(Default)]
+struct PrefixHash {
+    sha: Sha256,
+    /// Content offset hashed so far.
+    upto: u64,
+}
+
+impl PrefixHash {
+    /// Hashes `buf[..end]` (where `buf[0]` is content offset `base`) from where it stopped.
+    fn feed(&mut self, buf: &[u8], base: u64, end: usize) {
+        let from = (self.upto - base) as usize;
+        if from < end {
+            self.sha.update(&buf[from..end]);
+            self.upto = base + end as u64;
+        }
+    }
+
+    /// The hash of content `0..base + end`.
+    fn at(&self, buf: &[u8], base: u64, end: usize) -> [u8; 32] {
+        let mut sha = self.sha.clone();
+        let from = (self.upto - base) as usize;
+        if from < end {
+            sha.update(&buf[from..end]);
+        }
+        sha.finalize().into()
+    }
 }
 
 /// Where the reading of one source stands, line by line.
@@ -260,17 +291,7 @@ impl<'s> Ingester<'s> {
     }
 
     fn find_record(&self, buf: &[u8]) -> Option<usize> {
-        let head = &buf[..buf.len().min(HEAD_LEN)];
-        let full = hash(head);
-        if let Some(i) = self.registry.iter().position(|r| r.head_len as usize == head.len() && r.head_hash == full) {
-            return Some(i);
-        }
-        // A file first seen while shorter than HEAD_LEN and grown since.
-        self.registry.iter().position(|r| {
-            (r.head_len as usize) < HEAD_LEN
-                && (r.head_len as usize) <= buf.len()
-                && r.head_hash == hash(&buf[..r.head_len as usize])
-        })
+        find_record(&self.registry, buf)
     }
 
     /// Ingests one source: new content only, in atomic batches with the file's checkpoint.
@@ -303,8 +324,18 @@ impl<'s> Ingester<'s> {
                 context_path: self.opts.context_path.as_str().to_owned(),
                 name: src.name(),
                 last_file: 0,
+                sha256: None,
+                first_ingest_ms: 0,
+                last_ingest_ms: 0,
+                size: 0,
             },
         };
+        let now = now_ms();
+        if rec.first_ingest_ms == 0 {
+            rec.first_ingest_ms = now;
+        }
+        rec.last_ingest_ms = now;
+        rec.size = src.size().unwrap_or(0);
         let format = match (self.opts.format, Format::from_name(&rec.format)) {
             (Some(f), _) => f,
             (None, Some(f)) => f,
@@ -355,6 +386,7 @@ impl<'s> Ingester<'s> {
         // Skip what an earlier run consumed, checking it is the same content.
         let mut base: u64 = 0; // content offset of buf[0]
         let mut pos: usize = 0;
+        let mut prefix = PrefixHash::default();
         let start_offset = rec.offset;
         // The earlier run took a last line without a newline (the file looked final): what
         // follows now is the rest of that line, not a line of its own.
@@ -368,6 +400,7 @@ impl<'s> Ingester<'s> {
                 }
                 // Keep HEAD_LEN bytes for the tail check, then read on.
                 let keep = filled.min(HEAD_LEN);
+                prefix.feed(&buf, base, filled - keep);
                 buf.copy_within(filled - keep..filled, 0);
                 base += (filled - keep) as u64;
                 let n = read_gz(&mut *reader, &mut buf[keep..], gzip, &mut truncated).map_err(io_err)?;
@@ -381,7 +414,8 @@ impl<'s> Ingester<'s> {
                 }
             }
             let tail_from = pos.saturating_sub(HEAD_LEN.min(target as usize));
-            if hash(&buf[tail_from..pos]) != rec.tail_hash {
+            let same_prefix = rec.sha256.is_none_or(|h| h == prefix.at(&buf, base, pos));
+            if hash(&buf[tail_from..pos]) != rec.tail_hash || !same_prefix {
                 return Err(IngestError::Rewritten { path, previous: rec.name, offset: target });
             }
             continues = pos > 0 && buf[pos - 1] != b'\n';
@@ -409,6 +443,7 @@ impl<'s> Ingester<'s> {
                 line_no = at.line;
                 pos = end + 1;
                 if self.pending_lines >= self.opts.batch_lines {
+                    rec.sha256 = Some(prefix.at(&buf, base, pos));
                     self.checkpoint(
                         &mut rec,
                         base + pos as u64,
@@ -421,6 +456,7 @@ impl<'s> Ingester<'s> {
             progress(Progress { bytes: base + pos as u64, lines: line_no, raw_bytes: raw() });
             // Refill, keeping the last consumed bytes (tail check) and the partial line.
             let keep_from = pos.saturating_sub(HEAD_LEN);
+            prefix.feed(&buf, base, keep_from);
             buf.copy_within(keep_from..filled, 0);
             base += keep_from as u64;
             pos -= keep_from;
@@ -463,6 +499,7 @@ impl<'s> Ingester<'s> {
                 outcome.partial_tail = true;
             }
         }
+        rec.sha256 = Some(prefix.at(&buf, base, pos));
         self.checkpoint(
             &mut rec,
             base + pos as u64,
@@ -753,6 +790,7 @@ impl<'s> Ingester<'s> {
             }
         }
         // The offset marks a whole-file record as complete; its tail is not used.
+        rec.sha256 = Some(Sha256::digest(&buf).into());
         self.checkpoint(&mut rec, buf.len() as u64, records.len() as u64, &[], new_file)?;
         Ok(outcome)
     }
@@ -956,4 +994,23 @@ fn whole_file_json(head: &[u8]) -> bool {
 
 fn json_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| String::from("\"\""))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The record of the content that starts with `buf`, if it was ingested before.
+pub(crate) fn find_record(registry: &[FileRecord], buf: &[u8]) -> Option<usize> {
+    let head = &buf[..buf.len().min(HEAD_LEN)];
+    let full = hash(head);
+    if let Some(i) = registry.iter().position(|r| r.head_len as usize == head.len() && r.head_hash == full) {
+        return Some(i);
+    }
+    // A file first seen while shorter than HEAD_LEN and grown since.
+    registry.iter().position(|r| {
+        (r.head_len as usize) < HEAD_LEN
+            && (r.head_len as usize) <= buf.len()
+            && r.head_hash == hash(&buf[..r.head_len as usize])
+    })
 }

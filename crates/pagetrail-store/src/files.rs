@@ -3,9 +3,9 @@
 //! Files are known by content, not name: the key is a hash of the first bytes (up to
 //! [`HEAD_LEN`]), so a renamed, rotated or gzipped copy is the same file, and a file that grew
 //! continues from `offset`. Key `xxh3_128(head):16 ‖ head_len:u32`; value below, version 2
-//! (version 1, without `last_file`, still decodes: its `last_file` is 0).
+//! (version 1, without the chain-of-custody fields, still decodes: they are unknown).
 
-use pagetrail_core::varint::{put_u64, Reader};
+use pagetrail_core::varint::{put_i64, put_u64, Reader};
 
 #[cfg(feature = "db")]
 use crate::{Cf, Result, Store};
@@ -13,7 +13,7 @@ use crate::{Cf, Result, Store};
 /// How many leading bytes identify a file's content.
 pub const HEAD_LEN: usize = 1024;
 
-/// Version 2 appends `last_file`.
+/// Version 2 appends `last_file` and the chain of custody (SHA-256, ingest times, size).
 const VERSION: u8 = 2;
 const VERSION_1: u8 = 1;
 
@@ -38,6 +38,14 @@ pub struct FileRecord {
     /// The `File` dictionary id of the name the last checkpoint was written under (0: not
     /// recorded, a version-1 record): where that run's last line and rejects are stored.
     pub last_file: u32,
+    /// SHA-256 of the content bytes consumed (`0..offset`, decompressed for gzip): what
+    /// `verify` compares a file against. `None` for a version-1 record until its next ingest.
+    pub sha256: Option<[u8; 32]>,
+    /// Wall-clock UTC ms of the first and the latest ingest of this content (0: not recorded).
+    pub first_ingest_ms: i64,
+    pub last_ingest_ms: i64,
+    /// Size on disk at the latest ingest (compressed for gzip; 0 for stdin or not recorded).
+    pub size: u64,
 }
 
 pub fn hash(bytes: &[u8]) -> u128 {
@@ -61,6 +69,16 @@ impl FileRecord {
             v.extend_from_slice(s.as_bytes());
         }
         put_u64(&mut v, u64::from(self.last_file));
+        match &self.sha256 {
+            Some(h) => {
+                v.push(1);
+                v.extend_from_slice(h);
+            }
+            None => v.push(0),
+        }
+        put_i64(&mut v, self.first_ingest_ms);
+        put_i64(&mut v, self.last_ingest_ms);
+        put_u64(&mut v, self.size);
         v
     }
 
@@ -80,11 +98,36 @@ impl FileRecord {
             String::from_utf8(r.bytes(n).ok()?.to_vec()).ok()
         };
         let (format, context_path, name) = (s()?, s()?, s()?);
-        let last_file = if version == VERSION { r.u32().ok()? } else { 0 };
+        let mut rec = FileRecord {
+            head_len,
+            head_hash,
+            offset,
+            lines,
+            tail_hash,
+            format,
+            context_path,
+            name,
+            last_file: 0,
+            sha256: None,
+            first_ingest_ms: 0,
+            last_ingest_ms: 0,
+            size: 0,
+        };
+        if version == VERSION {
+            rec.last_file = r.u32().ok()?;
+            rec.sha256 = match r.u8().ok()? {
+                0 => None,
+                1 => Some(r.bytes(32).ok()?.try_into().ok()?),
+                _ => return None,
+            };
+            rec.first_ingest_ms = r.i64().ok()?;
+            rec.last_ingest_ms = r.i64().ok()?;
+            rec.size = r.u64().ok()?;
+        }
         if !r.rest().is_empty() {
             return None;
         }
-        Some(FileRecord { head_len, head_hash, offset, lines, tail_hash, format, context_path, name, last_file })
+        Some(rec)
     }
 }
 
@@ -110,13 +153,26 @@ mod tests {
             context_path: "/wiki".into(),
             name: "logs/conf_access_log.2026-03-01.log".into(),
             last_file: 7,
+            sha256: Some([9; 32]),
+            first_ingest_ms: 1_700_000_000_000,
+            last_ingest_ms: 1_700_000_100_000,
+            size: 4096,
         };
         assert_eq!(FileRecord::decode(&r.key(), &r.encode()), Some(r.clone()));
-        // A version-1 record (no last_file), as stores of format 3 hold them.
-        let mut v1 = r.encode();
-        v1[0] = 1;
-        v1.pop();
-        assert_eq!(FileRecord::decode(&r.key(), &v1), Some(FileRecord { last_file: 0, ..r.clone() }));
+        let no_hash = FileRecord { sha256: None, ..r.clone() };
+        assert_eq!(FileRecord::decode(&r.key(), &no_hash.encode()), Some(no_hash.clone()));
+        // A version-1 record (none of the version-2 fields), as stores of format 3 hold them.
+        let mut v1 = vec![1];
+        put_u64(&mut v1, r.offset);
+        put_u64(&mut v1, r.lines);
+        v1.extend_from_slice(&r.tail_hash.to_be_bytes());
+        for s in [&r.format, &r.context_path, &r.name] {
+            put_u64(&mut v1, s.len() as u64);
+            v1.extend_from_slice(s.as_bytes());
+        }
+        let old =
+            FileRecord { last_file: 0, sha256: None, first_ingest_ms: 0, last_ingest_ms: 0, size: 0, ..r.clone() };
+        assert_eq!(FileRecord::decode(&r.key(), &v1), Some(old));
         let mut trailing = r.encode();
         trailing.push(0);
         assert_eq!(FileRecord::decode(&r.key(), &trailing), None);
