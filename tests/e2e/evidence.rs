@@ -475,3 +475,27 @@ fn ci_finds_the_libclang_that_bindgen_loads() {
         assert_eq!(check(&["libclang-cpp.so.14", f]), (true, f.to_owned()), "{f}");
     }
 }
+
+/// Point 4, for a whole-file JSON export in gzip: a cut copy fails nothing and loses nothing.
+#[test]
+fn a_truncated_gzip_json_export_is_kept() {
+    let d = tempfile::tempdir().unwrap();
+    let export = std::fs::read(pagetrail_tests::samples().join("../sources/dc-audit-export.json")).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&export).unwrap();
+    let gz = enc.finish().unwrap();
+    let cut = d.path().join("audit-export.json.gz");
+    std::fs::write(&cut, &gz[..gz.len() * 2 / 3]).unwrap();
+    let store = d.path().join("store");
+    let o = run(&store, &["--format", "json", "ingest", "--source-format", "dc-audit-rest", cut.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("gzip data ends early"), "{}", stderr(&o));
+    let rej = jsonl(&store, &["rejects"]);
+    assert_eq!(rej.len(), 1, "{rej:?}");
+    assert!(rej[0]["reason"].as_str().unwrap().starts_with("gzip data ends early"));
+    // Nothing is dropped: the decoded text is all there.
+    let raw = rej[0]["raw"].as_str().unwrap();
+    assert!(raw.len() > 100 && String::from_utf8_lossy(&export).starts_with(raw), "{raw}");
+    let again = json(&store, &["ingest", "--source-format", "dc-audit-rest", cut.to_str().unwrap()]);
+    assert_eq!((again["events"].as_u64(), again["rejected"].as_u64()), (Some(0), Some(0)), "{again}");
+}

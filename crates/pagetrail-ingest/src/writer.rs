@@ -372,6 +372,7 @@ impl<'s> Ingester<'s> {
             return self.ingest_json_file(
                 src,
                 reader,
+                gzip,
                 buf,
                 filled,
                 rec,
@@ -761,6 +762,7 @@ impl<'s> Ingester<'s> {
         &mut self,
         src: &Source,
         mut reader: Box<dyn std::io::Read + Send>,
+        gzip: bool,
         mut buf: Vec<u8>,
         filled: usize,
         mut rec: FileRecord,
@@ -772,12 +774,41 @@ impl<'s> Ingester<'s> {
     ) -> Result<FileOutcome> {
         let path = src.path();
         buf.truncate(filled);
-        reader.read_to_end(&mut buf).map_err(|source| IngestError::Io { path: path.clone(), source })?;
+        let mut truncated = None;
+        loop {
+            let at = buf.len();
+            buf.resize(at + CHUNK, 0);
+            let n = read_gz(&mut *reader, &mut buf[at..], gzip, &mut truncated)
+                .map_err(|source| IngestError::Io { path: path.clone(), source })?;
+            buf.truncate(at + n);
+            if n == 0 {
+                break;
+            }
+        }
         let text = String::from_utf8_lossy(&buf);
-        let records = sources::split_page(&text).map_err(|e| IngestError::Io {
-            path: path.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
-        })?;
+        let records = match (sources::split_page(&text), &truncated) {
+            (Ok(r), _) => r,
+            (Err(e), None) => {
+                return Err(IngestError::Io {
+                    path: path.clone(),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+                })
+            }
+            // A cut copy of a whole-file export does not split: keep its decoded text whole.
+            (Err(e), Some(why)) => {
+                if rec.offset == 0 {
+                    let reason = format!("{CUT_REASON}: {why}; the export ({e}) is kept here whole");
+                    self.totals.lines += 1;
+                    self.summary.lines += 1;
+                    self.reject(file_id, 1, &reason, &buf);
+                    outcome.lines = 1;
+                    outcome.truncated = true;
+                    rec.sha256 = Some(Sha256::digest(&buf).into());
+                    self.checkpoint(&mut rec, buf.len() as u64, 1, &[], new_file)?;
+                }
+                return Ok(outcome);
+            }
+        };
         let done = rec.lines as usize;
         outcome.duplicates = done.min(records.len()) as u64;
         self.summary.duplicates += outcome.duplicates;
@@ -788,6 +819,10 @@ impl<'s> Ingester<'s> {
             if self.pending_lines >= self.opts.batch_lines {
                 self.checkpoint(&mut rec, 0, i as u64 + 1, &[], new_file)?;
             }
+        }
+        if let Some(why) = truncated.as_ref().filter(|_| outcome.lines > 0) {
+            self.reject(file_id, records.len() as u64 + 1, &format!("{CUT_REASON}: {why}"), b"");
+            outcome.truncated = true;
         }
         // The offset marks a whole-file record as complete; its tail is not used.
         rec.sha256 = Some(Sha256::digest(&buf).into());
