@@ -305,6 +305,17 @@ fn a_truncated_gzip_copy_keeps_what_decodes() {
     assert!(ev.iter().enumerate().all(|(i, e)| e["source"]["line"] == i + 1 && e["bytes"] == 1000 + i));
     assert!(jsonl(&store, &["rejects"]).is_empty(), "{:?}", jsonl(&store, &["rejects"]));
     assert_eq!(json(&store, &["stats"])["events"], 2000);
+
+    // Cut inside the gzip header: nothing decodes, and that is an error naming the file.
+    let stub = d.path().join("stub.log.gz");
+    std::fs::write(&stub, &full[..12]).unwrap();
+    let o = run(&store, &["ingest", stub.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("stub.log.gz") && stderr(&o).contains("gzip data ends before any content"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// Point 5: `events` shows the page as every answer sees it, whatever its URL named.

@@ -308,6 +308,14 @@ impl<'s> Ingester<'s> {
         let mut filled = read_gz(&mut *reader, &mut buf, gzip, &mut truncated).map_err(io_err)?;
         let mut outcome = FileOutcome { name: src.name(), ..Default::default() };
         if filled == 0 {
+            if let Some(why) = truncated {
+                // Nothing decoded: there is no content to key a record or a reject on.
+                let msg = format!("gzip data ends before any content (an interrupted copy?): {why}");
+                return Err(IngestError::Io {
+                    path,
+                    source: std::io::Error::new(std::io::ErrorKind::UnexpectedEof, msg),
+                });
+            }
             self.summary.files += 1;
             return Ok(outcome);
         }
