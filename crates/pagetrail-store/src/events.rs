@@ -341,24 +341,8 @@ mod tests {
 
     #[test]
     fn corrupt_groups_are_errors_not_panics() {
-        let row = EventRow {
-            ts_ms: 5,
-            action: Action::View,
-            status: 200,
-            bytes: 1,
-            duration_ms: 1,
-            page: 1,
-            method: 1,
-            request: 1,
-            referer: 0,
-            addr: 1,
-            agent: 1,
-            file: 1,
-            line: 9,
-            extra: 0,
-        };
         let mut buf = Vec::new();
-        Group::encode(&[row.clone(), row], usize::MAX, &mut buf);
+        Group::encode(&[row(9), row(9)], usize::MAX, &mut buf);
         for cut in 0..buf.len() {
             assert!(Group::decode(5, &buf[..cut]).is_err(), "cut at {cut}");
         }
