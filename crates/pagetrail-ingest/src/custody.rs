@@ -54,17 +54,10 @@ pub fn verify(registry: &[FileRecord], path: &Path) -> Result<(Verdict, Option<F
     let mut sha = Sha256::new();
     let take = rec.offset.min(head.len() as u64) as usize;
     sha.update(&head[..take]);
-    let mut have = head.len() as u64;
-    let mut left = rec.offset - take as u64;
-    let mut buf = vec![0u8; 1 << 20];
-    while left > 0 {
-        let k = reader.read(&mut buf[..(left.min(1 << 20)) as usize]).map_err(io_err)?;
-        if k == 0 {
-            return Ok((Verdict::Shorter { have }, Some(rec)));
-        }
-        sha.update(&buf[..k]);
-        have += k as u64;
-        left -= k as u64;
+    let rest = rec.offset - take as u64;
+    let copied = std::io::copy(&mut (&mut *reader).take(rest), &mut sha).map_err(io_err)?;
+    if copied < rest {
+        return Ok((Verdict::Shorter { have: head.len() as u64 + copied }, Some(rec)));
     }
     let got: [u8; 32] = sha.finalize().into();
     Ok((if got == want { Verdict::Matches } else { Verdict::Differs }, Some(rec)))

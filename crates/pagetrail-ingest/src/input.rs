@@ -44,6 +44,14 @@ impl Source {
         }
     }
 
+    /// The size on disk, when known (not for stdin): what a progress bar counts towards.
+    pub fn size(&self) -> Option<u64> {
+        match self {
+            Source::Stdin => None,
+            Source::File(p) | Source::Walked(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+        }
+    }
+
     /// Whether the file has not been modified for `quiet` (so nothing is writing it any more).
     pub fn quiet_for(&self, quiet: std::time::Duration) -> bool {
         match self {
@@ -96,16 +104,6 @@ impl<R: Read> Read for Counting<R> {
         let k = self.inner.read(buf)?;
         self.n.fetch_add(k as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(k)
-    }
-}
-
-impl Source {
-    /// The size on disk, when known (not for stdin): what a progress bar counts towards.
-    pub fn size(&self) -> Option<u64> {
-        match self {
-            Source::Stdin => None,
-            Source::File(p) | Source::Walked(p) => std::fs::metadata(p).ok().map(|m| m.len()),
-        }
     }
 }
 

@@ -201,8 +201,6 @@ pub struct Ingester<'s> {
     reads: Vec<ReadFact>,
     pending_lines: usize,
     scratch: Vec<u8>,
-    /// The `File` id of the source being read (its checkpoints record it).
-    current_file: u32,
 }
 
 const CHUNK: usize = 8 << 20;
@@ -274,7 +272,6 @@ impl<'s> Ingester<'s> {
             reads: Vec::new(),
             pending_lines: 0,
             scratch: Vec::new(),
-            current_file: 0,
         })
     }
 
@@ -365,12 +362,13 @@ impl<'s> Ingester<'s> {
         let popts = ParseOptions { context_path: ctx.clone(), ..self.opts.parse.clone() };
         let known_names = self.dicts.files.len();
         let file_id = self.dicts.files.intern(src.name().as_bytes(), &mut self.batch);
-        self.current_file = file_id;
         // The name the last run stored this content under (a copy may come under another name).
         let prev_file = match rec.last_file {
             0 => self.dicts.files.get(rec.name.as_bytes()).unwrap_or(file_id),
             f => f,
         };
+        // This run's checkpoints are written under the current name.
+        rec.last_file = file_id;
         if self.dicts.files.len() > known_names && !rec.context_path.is_empty() {
             // Shown events re-classify their stored path, which needs the file's context path.
             self.batch.put(Cf::Meta, &pagetrail_store::meta::context_key(file_id), rec.context_path.as_bytes());
@@ -431,11 +429,10 @@ impl<'s> Ingester<'s> {
             outcome.duplicates = rec.lines;
             self.summary.duplicates += rec.lines;
         }
-        let mut line_no = rec.lines;
         let mut at = LineAt {
             prev_file,
             file: file_id,
-            line: line_no,
+            line: rec.lines,
             continues,
             // A truncation noted by an earlier run at the line after the last one is void once
             // more content arrives.
@@ -449,20 +446,19 @@ impl<'s> Ingester<'s> {
             while let Some(nl) = memchr::memchr(b'\n', &buf[pos..filled]) {
                 let end = pos + nl;
                 self.next_line(&buf[pos..end], &mut at, &mut outcome)?;
-                line_no = at.line;
                 pos = end + 1;
                 if self.pending_lines >= self.opts.batch_lines {
                     rec.sha256 = Some(prefix.at(&buf, base, pos));
                     self.checkpoint(
                         &mut rec,
                         base + pos as u64,
-                        line_no,
+                        at.line,
                         &buf[pos.saturating_sub(HEAD_LEN)..pos],
                         known.is_none(),
                     )?;
                 }
             }
-            progress(Progress { bytes: base + pos as u64, lines: line_no, raw_bytes: raw() });
+            progress(Progress { bytes: base + pos as u64, lines: at.line, raw_bytes: raw() });
             // Refill, keeping the last consumed bytes (tail check) and the partial line.
             let keep_from = pos.saturating_sub(HEAD_LEN);
             prefix.feed(&buf, base, keep_from);
@@ -489,20 +485,19 @@ impl<'s> Ingester<'s> {
             }
             let reason = format!("{CUT_REASON}: {why}");
             if pos < filled {
-                line_no += 1;
+                at.line += 1;
                 self.totals.lines += 1;
                 self.summary.lines += 1;
                 outcome.lines += 1;
-                self.reject(file_id, line_no, &reason, &buf[pos..filled]);
+                self.reject(file_id, at.line, &reason, &buf[pos..filled]);
                 pos = filled;
             } else {
-                self.reject(file_id, line_no + 1, &reason, b"");
+                self.reject(file_id, at.line + 1, &reason, b"");
             }
             outcome.truncated = true;
         } else if pos < filled {
             if final_content || truncated.is_some() {
                 self.next_line(&buf[pos..filled], &mut at, &mut outcome)?;
-                line_no = at.line;
                 pos = filled;
             } else {
                 outcome.partial_tail = true;
@@ -512,11 +507,11 @@ impl<'s> Ingester<'s> {
         self.checkpoint(
             &mut rec,
             base + pos as u64,
-            line_no,
+            at.line,
             &buf[pos.saturating_sub(HEAD_LEN)..pos],
             known.is_none(),
         )?;
-        progress(Progress { bytes: base + pos as u64, lines: line_no, raw_bytes: raw() });
+        progress(Progress { bytes: base + pos as u64, lines: at.line, raw_bytes: raw() });
         Ok(outcome)
     }
 
@@ -577,7 +572,6 @@ impl<'s> Ingester<'s> {
     /// Commits the pending batch together with the file's new position.
     fn checkpoint(&mut self, rec: &mut FileRecord, offset: u64, lines: u64, tail: &[u8], new_file: bool) -> Result<()> {
         rec.offset = offset;
-        rec.last_file = self.current_file;
         rec.lines = lines;
         rec.tail_hash = hash(&tail[tail.len().saturating_sub(offset.min(HEAD_LEN as u64) as usize)..]);
         self.commit(Some(rec))?;
