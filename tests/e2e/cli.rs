@@ -39,6 +39,9 @@ fn errors_are_one_line_and_name_what_was_wrong() {
 
     let o = run(&store, &["top-readers", "--by", "nonsense"]);
     assert_eq!(o.status.code(), Some(2), "usage errors exit 2");
+    let o = run(&store, &["detect", "--detector", "bursts"]);
+    assert_eq!(o.status.code(), Some(2), "an unknown detector is a usage error");
+    assert!(stderr(&o).contains("unknown detector 'bursts' (one of burst, space-breadth,"), "{}", stderr(&o));
     let o = run(&store, &["top-readers", "--from", "yesterday"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--from 'yesterday'"), "{}", stderr(&o));

@@ -173,8 +173,8 @@ pub enum Command {
     /// Alerts for Confluence collection behaviour (T1213.001), explained.
     Detect {
         /// Run only these detectors (repeatable); all by default.
-        #[arg(long = "detector")]
-        detectors: Vec<String>,
+        #[arg(long = "detector", value_name = "NAME")]
+        detectors: Vec<pagetrail_detect::Detector>,
         /// TOML file of thresholds, windows and allow-lists (see --print-config).
         #[arg(long)]
         config: Option<PathBuf>,

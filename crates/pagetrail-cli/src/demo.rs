@@ -126,7 +126,7 @@ pub fn demo(dir: &Path, users: u32, days: u32, out: &mut dyn Write) -> Result<()
     )?;
     let params = pagetrail_query::DetectParams {
         config: pagetrail_detect::Config::default(),
-        enabled: Vec::new(),
+        enabled: Default::default(),
         admins: Default::default(),
         raw_history: false,
     };
@@ -135,7 +135,7 @@ pub fn demo(dir: &Path, users: u32, days: u32, out: &mut dyn Write) -> Result<()
         Table::new(&[("detector", false), ("user", false), ("start", false), ("value", true), ("threshold", true)]);
     for a in alerts.iter().filter(|a| a.severity == pagetrail_detect::Severity::High).take(12) {
         t.row(vec![
-            a.detector.into(),
+            a.detector.name().into(),
             a.user.clone(),
             instant(a.start_ms),
             format!("{:.0}", a.value),

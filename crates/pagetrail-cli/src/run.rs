@@ -144,13 +144,7 @@ pub fn run(args: Args) -> Result<()> {
                 }
                 None => pagetrail_detect::Config::default(),
             };
-            let mut enabled = Vec::new();
-            for d in &detectors {
-                match pagetrail_detect::DETECTORS.iter().find(|n| **n == d.as_str()) {
-                    Some(n) => enabled.push(*n),
-                    None => bail!("unknown detector '{d}' (one of {})", pagetrail_detect::DETECTORS.join(", ")),
-                }
-            }
+            let enabled = detectors.into_iter().collect();
             let admins = match &admins {
                 Some(p) => std::fs::read_to_string(p)
                     .with_context(|| p.display().to_string())?
@@ -895,27 +889,6 @@ fn print_rejects(store: &Store, file: Option<&str>, fmt: Format, out: &mut dyn W
     Ok(())
 }
 
-fn alert_json(a: &pagetrail_detect::Alert) -> Value {
-    let e = &a.evidence;
-    json!({
-        "detector": a.detector,
-        "user": a.user,
-        "severity": a.severity.as_str(),
-        "start": instant(a.start_ms),
-        "end": instant(a.end_ms),
-        "value": a.value,
-        "threshold": a.threshold,
-        "evidence": {
-            "counts": e.counts,
-            "baseline": e.baseline.as_ref().map(|b| json!({"method": b.method, "center": b.center, "spread": b.spread, "days": b.days})),
-            "example_pages": e.example_pages,
-            "first_source": {"file": e.first_source.0, "line": e.first_source.1},
-            "last_source": {"file": e.last_source.0, "line": e.last_source.1},
-            "notes": e.notes,
-        }
-    })
-}
-
 fn print_alerts(out: &mut dyn Write, fmt: Format, alerts: &[pagetrail_detect::Alert]) -> Result<()> {
     match fmt {
         Format::Json => {
@@ -926,26 +899,32 @@ fn print_alerts(out: &mut dyn Write, fmt: Format, alerts: &[pagetrail_detect::Al
                 if i > 0 {
                     out.write_all(b",")?;
                 }
-                serde_json::to_writer(&mut *out, &alert_json(a))?;
+                serde_json::to_writer(&mut *out, a)?;
             }
             writeln!(out, "]}}")?;
         }
-        Format::Csv => output::csv(
-            out,
-            &["detector", "user", "severity", "start", "end", "value", "threshold", "evidence"],
-            alerts.iter().map(|a| {
-                vec![
-                    a.detector.to_string(),
-                    a.user.clone(),
-                    a.severity.as_str().to_string(),
-                    instant(a.start_ms),
-                    instant(a.end_ms),
-                    a.value.to_string(),
-                    a.threshold.to_string(),
-                    alert_json(a)["evidence"].to_string(),
-                ]
-            }),
-        )?,
+        Format::Csv => {
+            let rows = alerts
+                .iter()
+                .map(|a| {
+                    Ok(vec![
+                        a.detector.to_string(),
+                        a.user.clone(),
+                        a.severity.as_str().to_string(),
+                        instant(a.start_ms),
+                        instant(a.end_ms),
+                        a.value.to_string(),
+                        a.threshold.to_string(),
+                        serde_json::to_string(&a.evidence)?,
+                    ])
+                })
+                .collect::<Result<Vec<_>>>()?;
+            output::csv(
+                out,
+                &["detector", "user", "severity", "start", "end", "value", "threshold", "evidence"],
+                rows,
+            )?
+        }
         Format::Table => {
             let mut t = Table::new(&[
                 ("severity", false),
@@ -969,7 +948,7 @@ fn print_alerts(out: &mut dyn Write, fmt: Format, alerts: &[pagetrail_detect::Al
                 ev.push(format!("from {}:{}", e.first_source.0, e.first_source.1));
                 t.row(vec![
                     a.severity.as_str().into(),
-                    a.detector.into(),
+                    a.detector.name().into(),
                     a.user.clone(),
                     instant(a.start_ms),
                     instant(a.end_ms),

@@ -7,7 +7,7 @@ use pagetrail_core::is_read;
 
 use crate::fasthash::IdMap;
 use crate::history::HistoryDay;
-use crate::{Alert, Baseline, DetectEvent, Evidence, Names, Severity, DETECTORS};
+use crate::{Alert, Baseline, DetectEvent, Detector, Evidence, Names, Severity};
 
 /// "No local id" (no page, no space).
 pub(crate) const NONE: u32 = u32::MAX;
@@ -180,7 +180,7 @@ pub(crate) enum Note {
 /// An alert of one actor, ids not yet resolved.
 #[derive(Clone, Debug)]
 pub(crate) struct Draft {
-    pub det: usize,
+    pub det: Detector,
     pub severity: Severity,
     pub value: f64,
     pub threshold: f64,
@@ -191,7 +191,7 @@ pub(crate) struct Draft {
 }
 
 impl Draft {
-    pub fn new(det: usize, severity: Severity, value: f64, threshold: f64, ev: EvLite) -> Self {
+    pub fn new(det: Detector, severity: Severity, value: f64, threshold: f64, ev: EvLite) -> Self {
         Draft { det, severity, value, threshold, counts: Vec::new(), baseline: None, notes: Vec::new(), ev }
     }
 
@@ -292,7 +292,7 @@ pub(crate) fn to_alert(
     };
     let (start_ms, end_ms) = d.ev.bounds();
     Alert {
-        detector: DETECTORS[d.det],
+        detector: d.det,
         user: user.to_string(),
         severity: d.severity,
         start_ms,

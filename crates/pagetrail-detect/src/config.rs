@@ -9,7 +9,7 @@ use pagetrail_core::time::{parse_instant, DAY_MS};
 use pagetrail_core::zone::Zone;
 use serde::{Deserialize, Serialize};
 
-use crate::{Severity, DETECTORS};
+use crate::{Detector, Severity};
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -388,35 +388,36 @@ pub struct CompositeConfig {
     pub min_detectors: u32,
     pub high_score: u32,
     pub high_weight: u32,
-    pub high_weight_detectors: Vec<String>,
-    pub weights: BTreeMap<String, u32>,
+    pub high_weight_detectors: Vec<Detector>,
+    pub weights: BTreeMap<Detector, u32>,
 }
 
 impl Default for CompositeConfig {
     fn default() -> Self {
+        use Detector::*;
         let weights = [
-            ("burst", 1),
-            ("space-breadth", 1),
-            ("baseline", 2),
-            ("peer-outlier", 2),
-            ("new-space", 1),
-            ("new-source", 1),
-            ("scripted-agent", 1),
-            ("api-crawl", 1),
-            ("search-then-fetch", 2),
-            ("export", 1),
-            ("privileged", 0),
-            ("off-hours", 1),
-            ("dormant", 1),
-            ("denied-probing", 1),
+            (Burst, 1),
+            (SpaceBreadth, 1),
+            (Baseline, 2),
+            (PeerOutlier, 2),
+            (NewSpace, 1),
+            (NewSource, 1),
+            (ScriptedAgent, 1),
+            (ApiCrawl, 1),
+            (SearchThenFetch, 2),
+            (Export, 1),
+            (Privileged, 0),
+            (OffHours, 1),
+            (Dormant, 1),
+            (DeniedProbing, 1),
         ];
         CompositeConfig {
             min_score: 3,
             min_detectors: 2,
             high_score: 5,
             high_weight: 3,
-            high_weight_detectors: vec!["burst".into(), "api-crawl".into(), "export".into()],
-            weights: weights.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            high_weight_detectors: vec![Burst, ApiCrawl, Export],
+            weights: weights.into_iter().collect(),
         }
     }
 }
@@ -565,9 +566,10 @@ fn tiers(key: &str, ts: &[Tier]) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn detector_name(key: &str, name: &str) -> Result<(), ConfigError> {
-    if !DETECTORS[..DETECTORS.len() - 1].contains(&name) {
-        return Err(invalid(format!("{key}.{name}"), "not a detector name (composite weighs the other 14)"));
+/// Unknown names are refused by serde already; composite weighs the others, not itself.
+fn not_composite(key: &str, d: Detector) -> Result<(), ConfigError> {
+    if d == Detector::Composite {
+        return Err(invalid(format!("{key}.{d}"), "composite weighs the other 14 detectors, not itself"));
     }
     Ok(())
 }
@@ -704,11 +706,11 @@ impl Config {
         let k = &self.composite;
         at_least_one("composite.min_score", k.min_score)?;
         at_least_one("composite.min_detectors", k.min_detectors)?;
-        for name in &k.high_weight_detectors {
-            detector_name("composite.high_weight_detectors", name)?;
+        for &d in &k.high_weight_detectors {
+            not_composite("composite.high_weight_detectors", d)?;
         }
-        for name in k.weights.keys() {
-            detector_name("composite.weights", name)?;
+        for &d in k.weights.keys() {
+            not_composite("composite.weights", d)?;
         }
 
         for (index, a) in self.allow.iter().enumerate() {

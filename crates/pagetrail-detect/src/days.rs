@@ -9,7 +9,7 @@ use pagetrail_core::zone::Zone;
 use crate::actor::{Actor, Draft, EvLite, Note};
 use crate::engine::{Ctx, MAX_SPAN_DAYS};
 use crate::stats::{mean_std, mean_std_sums, median_mad};
-use crate::{det, Baseline, Severity};
+use crate::{Baseline, Detector, Severity};
 
 const HOUR_MS: i64 = 3_600_000;
 const QUARTER_MS: i64 = 15 * 60_000;
@@ -142,7 +142,7 @@ pub(crate) fn baseline(ctx: &Ctx, a: &Actor<'_>, dc: &Daily) -> Vec<Draft> {
                 let floor = f64::from(c.daily_floor);
                 if let Some((t, b)) = score(f64::from(x), &mut base, c.z, c.modified_z, floor, active) {
                     out.push(
-                        Draft::new(det::BASELINE, Severity::Medium, f64::from(x), t, ev())
+                        Draft::new(Detector::Baseline, Severity::Medium, f64::from(x), t, ev())
                             .with_baseline(b)
                             .count("distinct_pages", x)
                             .count("bucket_hours", 24u64),
@@ -150,7 +150,7 @@ pub(crate) fn baseline(ctx: &Ctx, a: &Actor<'_>, dc: &Daily) -> Vec<Draft> {
                 }
             } else if x >= c.cold_start_daily {
                 out.push(
-                    Draft::new(det::BASELINE, Severity::Low, f64::from(x), f64::from(c.cold_start_daily), ev())
+                    Draft::new(Detector::Baseline, Severity::Low, f64::from(x), f64::from(c.cold_start_daily), ev())
                         .count("distinct_pages", x)
                         .count("bucket_hours", 24u64)
                         .count("baseline_active_days", active)
@@ -177,7 +177,7 @@ pub(crate) fn baseline(ctx: &Ctx, a: &Actor<'_>, dc: &Daily) -> Vec<Draft> {
                     let hs = (day * DAY_MS + h as i64 * HOUR_MS).max(ctx.from);
                     let he = day * DAY_MS + (h as i64 + 1) * HOUR_MS;
                     let ev = EvLite::of(a.ev, a.reads_between(hs, he).iter().copied());
-                    let d = Draft::new(det::BASELINE, Severity::Medium, f64::from(xh), t, ev)
+                    let d = Draft::new(Detector::Baseline, Severity::Medium, f64::from(xh), t, ev)
                         .with_baseline(b)
                         .count("distinct_pages", xh)
                         .count("bucket_hours", 1u64)
@@ -368,7 +368,7 @@ pub(crate) fn off_hours(ctx: &Ctx, a: &Actor<'_>, zone: Zone) -> Vec<Draft> {
             if r <= t && f64::from(ina) > ct {
                 let active_slots = slot_days.iter().filter(|&&s| s >= c.min_slot_days).count();
                 out.push(
-                    Draft::new(det::OFF_HOURS, Severity::Low, f64::from(ina), ct, evidence(&inactive))
+                    Draft::new(Detector::OffHours, Severity::Low, f64::from(ina), ct, evidence(&inactive))
                         .with_baseline(Baseline {
                             method: "mean/stddev".into(),
                             center: cmu,
@@ -389,7 +389,7 @@ pub(crate) fn off_hours(ctx: &Ctx, a: &Actor<'_>, zone: Zone) -> Vec<Draft> {
             if r > t {
                 let active_slots = slot_days.iter().filter(|&&s| s >= c.min_slot_days).count();
                 out.push(
-                    Draft::new(det::OFF_HOURS, Severity::Low, r, t, evidence(&inactive))
+                    Draft::new(Detector::OffHours, Severity::Low, r, t, evidence(&inactive))
                         .with_baseline(Baseline {
                             method: "mean/stddev".into(),
                             center: mu,
@@ -407,7 +407,7 @@ pub(crate) fn off_hours(ctx: &Ctx, a: &Actor<'_>, zone: Zone) -> Vec<Draft> {
             if offh >= c.min_inactive_reads {
                 out.push(
                     Draft::new(
-                        det::OFF_HOURS,
+                        Detector::OffHours,
                         Severity::Low,
                         f64::from(offh),
                         f64::from(c.min_inactive_reads),

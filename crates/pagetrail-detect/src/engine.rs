@@ -15,7 +15,8 @@ use crate::requests::{self, Requests};
 use crate::stats::mean_std_sums;
 use crate::volume;
 use crate::{
-    det, Alert, AllowKind, Baseline, Config, DetectEvent, Evidence, Names, Severity, UserEvents, Window, DETECTORS,
+    Alert, AllowKind, Baseline, Config, DetectEvent, Detector, DetectorSet, Evidence, Names, Severity, UserEvents,
+    Window,
 };
 
 /// Instants the detectors accept: 1970 up to the year 10000, like the log parsers. Clamping
@@ -135,14 +136,14 @@ struct ActorSummary {
 /// Runs the detectors. Feed users with [`Engine::add_user`], then call [`Engine::finish`].
 pub struct Engine {
     ctx: Ctx,
-    out: [bool; 15],
-    run: [bool; 15],
+    out: DetectorSet,
+    run: DetectorSet,
     admins: BTreeSet<String>,
     caches: Caches,
     actors: Vec<ActorSummary>,
     space_readers: IdMap<u32, Vec<u32>>,
-    /// (actor index, detector index, alert) for every detector that ran.
-    alerts: Vec<(u32, usize, Alert)>,
+    /// (actor index, alert) for every detector that ran.
+    alerts: Vec<(u32, Alert)>,
 }
 
 fn lower_all(v: &[String]) -> Vec<String> {
@@ -150,37 +151,32 @@ fn lower_all(v: &[String]) -> Vec<String> {
 }
 
 impl Engine {
-    /// `enabled` names detectors of [`DETECTORS`] to report (empty = all; unknown names are
-    /// ignored). `composite` needs every other detector, so enabling it runs them all.
-    /// `admins` are usernames known to be privileged (`--admins FILE`).
-    pub fn new(config: Config, window: Window, enabled: Vec<&'static str>, admins: BTreeSet<String>) -> Self {
-        let mut out = [enabled.is_empty(); 15];
-        for name in &enabled {
-            if let Some(i) = DETECTORS.iter().position(|d| d == name) {
-                out[i] = true;
-            }
-        }
-        let run = if out[det::COMPOSITE] { [true; 15] } else { out };
+    /// `enabled` are the detectors to report (empty = all). `composite` needs every other
+    /// detector, so enabling it runs them all. `admins` are usernames known to be privileged
+    /// (`--admins FILE`).
+    pub fn new(config: Config, window: Window, enabled: DetectorSet, admins: BTreeSet<String>) -> Self {
+        let out = if enabled.is_empty() { DetectorSet::all() } else { enabled };
+        let run = if out.contains(Detector::Composite) { DetectorSet::all() } else { out };
         let c = &config;
-        let lookback = |i: usize| -> u32 {
-            match i {
-                det::BASELINE => c.baseline.baseline_days,
-                det::PEER => c.peer_outlier.peer_baseline_days,
-                det::NEW_SPACE => c.new_space.lookback_days.max(c.new_space.min_history_days),
-                det::NEW_SOURCE => c
+        let lookback = |d: Detector| -> u32 {
+            match d {
+                Detector::Baseline => c.baseline.baseline_days,
+                Detector::PeerOutlier => c.peer_outlier.peer_baseline_days,
+                Detector::NewSpace => c.new_space.lookback_days.max(c.new_space.min_history_days),
+                Detector::NewSource => c
                     .new_source
                     .ip_lookback_days
                     .max(c.new_source.agent_lookback_days)
                     .max(c.new_source.min_history_days),
-                det::SCRIPTED => c.scripted_agent.unseen_days,
-                det::PRIVILEGED => c.privileged.history_days,
+                Detector::ScriptedAgent => c.scripted_agent.unseen_days,
+                Detector::Privileged => c.privileged.history_days,
                 // Slots of the baseline days rest on their own baseline days.
-                det::OFF_HOURS => c.off_hours.baseline_days.saturating_mul(2),
-                det::DORMANT => c.dormant.dormant_days.saturating_add(c.dormant.recent_days),
+                Detector::OffHours => c.off_hours.baseline_days.saturating_mul(2),
+                Detector::Dormant => c.dormant.dormant_days.saturating_add(c.dormant.recent_days),
                 _ => 0,
             }
         };
-        let history_days = (0..15).filter(|&i| run[i]).map(lookback).max().unwrap_or(0);
+        let history_days = run.iter().map(lookback).max().unwrap_or(0);
         let allow = |kind: AllowKind| -> Vec<(String, i64)> {
             c.allow
                 .iter()
@@ -350,54 +346,67 @@ impl Engine {
         let actor_idx = self.actors.len() as u32;
         let mut drafts: Vec<Draft> = Vec::new();
 
-        let low = if run[det::BURST] || run[det::CRAWL] || run[det::PRIVILEGED] || run[det::DORMANT] {
+        let low = if run.contains(Detector::Burst)
+            || run.contains(Detector::ApiCrawl)
+            || run.contains(Detector::Privileged)
+            || run.contains(Detector::Dormant)
+        {
             volume::read_tiers(ctx, &a)
         } else {
             Vec::new()
         };
-        if run[det::BURST] {
+        if run.contains(Detector::Burst) {
             let mut b = low.clone();
             b.extend(volume::attachment_tier(ctx, &a));
             drafts.extend(dedupe(b, ctx.dedup_ms));
         }
-        if run[det::SPACE_BREADTH] {
+        if run.contains(Detector::SpaceBreadth) {
             drafts.extend(volume::space_breadth(ctx, &a));
         }
-        if run[det::DENIED] {
+        if run.contains(Detector::DeniedProbing) {
             drafts.extend(volume::denied(ctx, &a));
         }
-        if run[det::CRAWL] || run[det::SEARCH] || run[det::EXPORT] {
-            let rq = Requests::build(ctx, &a, names, run[det::CRAWL], run[det::SEARCH], run[det::EXPORT]);
-            if run[det::CRAWL] {
+        if run.contains(Detector::ApiCrawl) || run.contains(Detector::SearchThenFetch) || run.contains(Detector::Export)
+        {
+            let rq = Requests::build(
+                ctx,
+                &a,
+                names,
+                run.contains(Detector::ApiCrawl),
+                run.contains(Detector::SearchThenFetch),
+                run.contains(Detector::Export),
+            );
+            if run.contains(Detector::ApiCrawl) {
                 drafts.extend(requests::api_crawl(ctx, &a, &rq, &low));
             }
-            if run[det::SEARCH] {
+            if run.contains(Detector::SearchThenFetch) {
                 drafts.extend(requests::search_then_fetch(ctx, &a, &rq));
             }
-            if run[det::EXPORT] {
+            if run.contains(Detector::Export) {
                 let site = rq.site_exports(&a);
                 drafts.extend(volume::exports(ctx, &a, &site));
             }
         }
-        let daily = if run[det::BASELINE] || run[det::PEER] { Daily::new(&a) } else { None };
-        let base = match (&daily, run[det::BASELINE]) {
+        let daily =
+            if run.contains(Detector::Baseline) || run.contains(Detector::PeerOutlier) { Daily::new(&a) } else { None };
+        let base = match (&daily, run.contains(Detector::Baseline)) {
             (Some(dc), true) => days::baseline(ctx, &a, dc),
             _ => Vec::new(),
         };
-        if run[det::NEW_SOURCE] || run[det::SCRIPTED] {
+        if run.contains(Detector::NewSource) || run.contains(Detector::ScriptedAgent) {
             let agents: Vec<AgentInfo> = a.ev.iter().map(|e| self.caches.agent(e.agent, names, &ctx.rules)).collect();
             let seen = Seen::of(&a, |id| self.caches.agent(id, names, &ctx.rules).family);
-            if run[det::NEW_SOURCE] {
+            if run.contains(Detector::NewSource) {
                 let mut boost = low.clone();
                 boost.extend(base.iter().cloned());
                 drafts.extend(novelty::new_sources(ctx, &a, &agents, &seen, &boost));
             }
-            if run[det::SCRIPTED] {
+            if run.contains(Detector::ScriptedAgent) {
                 drafts.extend(novelty::scripted(ctx, &a, &agents, &seen));
             }
         }
         drafts.extend(base);
-        if run[det::PRIVILEGED] && anon_ip.is_none() && !low.is_empty() {
+        if run.contains(Detector::Privileged) && anon_ip.is_none() && !low.is_empty() {
             let listed = self.admins.contains(&user.to_lowercase());
             // Learned privilege starts with the first admin action (an `/admin/` request, or an
             // audit record of a permission, group or other administration change). A history
@@ -417,7 +426,7 @@ impl Engine {
                 drafts.extend(novelty::privileged(&low, listed, admin_requests, since));
             }
         }
-        if run[det::OFF_HOURS] {
+        if run.contains(Detector::OffHours) {
             let rules = &ctx.rules;
             let zone = match anon_ip {
                 Some(_) => rules.zone,
@@ -425,7 +434,7 @@ impl Engine {
             };
             drafts.extend(days::off_hours(ctx, &a, zone));
         }
-        if run[det::DORMANT] {
+        if run.contains(Detector::Dormant) {
             drafts.extend(novelty::dormant(ctx, &a, &low));
         }
 
@@ -438,10 +447,10 @@ impl Engine {
             peer_cands: Vec::new(),
             new_space_days: Vec::new(),
         };
-        if run[det::PEER] || run[det::NEW_SPACE] {
+        if run.contains(Detector::PeerOutlier) || run.contains(Detector::NewSpace) {
             summary.peer = novelty::most_read_space(ctx, &a);
         }
-        if let (Some(dc), true) = (&daily, run[det::PEER]) {
+        if let (Some(dc), true) = (&daily, run.contains(Detector::PeerOutlier)) {
             summary.daily = dc.win.clone();
             let floor = ctx.cfg.peer_outlier.min_distinct;
             for &(day, x) in dc.win.iter().filter(|(_, x)| *x >= floor) {
@@ -449,16 +458,15 @@ impl Engine {
                 summary.peer_cands.push((day, x, EvLite::of(a.ev, reads.iter().copied())));
             }
         }
-        if run[det::NEW_SPACE] {
+        if run.contains(Detector::NewSpace) {
             summary.new_space_days = novelty::new_spaces(ctx, &a);
             for s in novelty::read_spaces(&a) {
                 self.space_readers.entry(s).or_default().push(actor_idx);
             }
         }
         for d in drafts {
-            let di = d.det;
             let alert = to_alert(d, user, ip.as_deref(), names, &mut self.caches.files);
-            self.alerts.push((actor_idx, di, alert));
+            self.alerts.push((actor_idx, alert));
         }
         self.actors.push(summary);
     }
@@ -467,32 +475,31 @@ impl Engine {
     /// user allow-list, and returns alerts by severity (high first), then start, then user.
     pub fn finish(mut self, names: &dyn Names) -> Vec<Alert> {
         let mut alerts = std::mem::take(&mut self.alerts);
-        if self.run[det::PEER] {
+        if self.run.contains(Detector::PeerOutlier) {
             alerts.extend(self.peer_outliers(names));
         }
-        if self.run[det::NEW_SPACE] {
+        if self.run.contains(Detector::NewSpace) {
             alerts.extend(self.new_space_alerts(names));
         }
-        if self.run[det::COMPOSITE] {
+        if self.run.contains(Detector::Composite) {
             let comp = self.composite(&alerts);
             alerts.extend(comp);
         }
         let users = &self.ctx.rules.allow_users;
         let out = self.out;
-        let mut alerts: Vec<(usize, Alert)> = alerts
+        let mut alerts: Vec<(u32, Alert)> = alerts
             .into_iter()
-            .filter(|(_, di, a)| {
+            .filter(|(_, a)| {
                 let user = a.user.to_lowercase();
-                out[*di] && !users.iter().any(|(u, until)| *u == user && a.start_ms < *until)
+                out.contains(a.detector) && !users.iter().any(|(u, until)| *u == user && a.start_ms < *until)
             })
-            .map(|(_, di, a)| (di, a))
             .collect();
-        alerts.sort_by(|(da, a), (db, b)| {
+        alerts.sort_by(|(_, a), (_, b)| {
             b.severity
                 .cmp(&a.severity)
                 .then(a.start_ms.cmp(&b.start_ms))
                 .then(a.user.cmp(&b.user))
-                .then(da.cmp(db))
+                .then(a.detector.cmp(&b.detector))
                 .then(a.evidence.notes.get("ip").cmp(&b.evidence.notes.get("ip")))
                 .then(a.end_ms.cmp(&b.end_ms))
         });
@@ -503,7 +510,7 @@ impl Engine {
     /// mean and stddev, so one actor cannot hide its own outlier), and against its peers (same
     /// most-read space) when there are at least `min_peers` of them. The peer test is reported
     /// when both fire: it is the more specific.
-    fn peer_outliers(&mut self, names: &dyn Names) -> Vec<(u32, usize, Alert)> {
+    fn peer_outliers(&mut self, names: &dyn Names) -> Vec<(u32, Alert)> {
         let c = &self.ctx.cfg.peer_outlier;
         type Sums = (f64, f64, f64);
         let add = |s: &mut Sums, x: f64| {
@@ -541,16 +548,21 @@ impl Engine {
                     (None, Some(p)) => ("population mean/stddev", "population_actors", p),
                     _ => continue,
                 };
-                let mut draft =
-                    Draft::new(det::PEER, Severity::Medium, xf, t.max(f64::from(c.min_distinct)), ev.clone())
-                        .with_baseline(Baseline { method: method.into(), center: mu, spread: sd, days: 1 })
-                        .count("distinct_pages", *x)
-                        .count(key, n as u64);
+                let mut draft = Draft::new(
+                    Detector::PeerOutlier,
+                    Severity::Medium,
+                    xf,
+                    t.max(f64::from(c.min_distinct)),
+                    ev.clone(),
+                )
+                .with_baseline(Baseline { method: method.into(), center: mu, spread: sd, days: 1 })
+                .count("distinct_pages", *x)
+                .count(key, n as u64);
                 if peer.is_some() {
                     draft = draft.note("peer_space", Note::Spaces(vec![s.peer]));
                 }
                 let alert = to_alert(draft, &s.user, s.ip.as_deref(), names, &mut self.caches.files);
-                out.push((ai as u32, det::PEER, alert));
+                out.push((ai as u32, alert));
             }
         }
         out
@@ -560,7 +572,7 @@ impl Engine {
     /// space that fewer than `uncommon_fraction` of the actor's peers read (peers: same
     /// most-read space; the whole population when the group is smaller than `min_peers`).
     /// "Read it" is judged over all supplied events, history and window. Low; medium when both.
-    fn new_space_alerts(&mut self, names: &dyn Names) -> Vec<(u32, usize, Alert)> {
+    fn new_space_alerts(&mut self, names: &dyn Names) -> Vec<(u32, Alert)> {
         let c = &self.ctx.cfg.new_space;
         let mut group: IdMap<u32, u32> = IdMap::default();
         for s in &self.actors {
@@ -612,7 +624,7 @@ impl Engine {
                     (min, c.uncommon_fraction, ev)
                 };
                 let spaces: Vec<u32> = nd.firsts.iter().take(5).map(|f| f.space).collect();
-                let mut draft = Draft::new(det::NEW_SPACE, severity, value, threshold, ev)
+                let mut draft = Draft::new(Detector::NewSpace, severity, value, threshold, ev)
                     .count("new_spaces", n)
                     .count("uncommon_new_spaces", uncommon.len() as u64)
                     .count("lookback_days", c.lookback_days)
@@ -623,7 +635,7 @@ impl Engine {
                     draft = draft.note("uncommon_spaces", Note::Spaces(u));
                 }
                 let alert = to_alert(draft, &s.user, s.ip.as_deref(), names, &mut self.caches.files);
-                out.push((ai as u32, det::NEW_SPACE, alert));
+                out.push((ai as u32, alert));
             }
         }
         out
@@ -632,31 +644,30 @@ impl Engine {
     /// D17 per actor and UTC day (of each alert's start): the sum of the weights of the
     /// detectors that fired, where `high_weight_detectors` weigh `high_weight` at high severity.
     /// Reported at `min_score`, or at `min_detectors` detectors of non-zero weight.
-    fn composite(&self, alerts: &[(u32, usize, Alert)]) -> Vec<(u32, usize, Alert)> {
+    fn composite(&self, alerts: &[(u32, Alert)]) -> Vec<(u32, Alert)> {
         let c = &self.ctx.cfg.composite;
         let mut groups: BTreeMap<(u32, i64), Vec<usize>> = BTreeMap::new();
-        for (k, (actor, di, a)) in alerts.iter().enumerate() {
-            if *di != det::COMPOSITE {
+        for (k, (actor, a)) in alerts.iter().enumerate() {
+            if a.detector != Detector::Composite {
                 groups.entry((*actor, day_of(a.start_ms))).or_default().push(k);
             }
         }
         let mut out = Vec::new();
         for ((actor, _), ks) in groups {
-            let mut per: BTreeMap<usize, (u32, u64)> = BTreeMap::new();
+            let mut per: BTreeMap<Detector, (u32, u64)> = BTreeMap::new();
             for &k in &ks {
-                let (_, di, a) = &alerts[k];
-                let name = DETECTORS[*di];
-                let w = if a.severity == Severity::High && c.high_weight_detectors.iter().any(|h| h == name) {
+                let a = &alerts[k].1;
+                let w = if a.severity == Severity::High && c.high_weight_detectors.contains(&a.detector) {
                     c.high_weight
                 } else {
-                    c.weights.get(name).copied().unwrap_or(0)
+                    c.weights.get(&a.detector).copied().unwrap_or(0)
                 };
-                let e = per.entry(*di).or_insert((0, 0));
+                let e = per.entry(a.detector).or_insert((0, 0));
                 e.0 = e.0.max(w);
                 e.1 += 1;
             }
             let score: u32 = per.values().map(|(w, _)| *w).sum();
-            let fired: Vec<usize> = per.iter().filter(|(_, (w, _))| *w > 0).map(|(d, _)| *d).collect();
+            let fired: Vec<Detector> = per.iter().filter(|(_, (w, _))| *w > 0).map(|(d, _)| *d).collect();
             let n = fired.len() as u32;
             if score < c.min_score && n < c.min_detectors {
                 continue;
@@ -664,7 +675,7 @@ impl Engine {
             // Many weak signals make a case worth reading, not an emergency: high also needs
             // one of its parts to be high (a year of a 5,000-user site without incidents had
             // 324 high composites from medium and low parts alone).
-            let any_high = ks.iter().any(|&k| alerts[k].2.severity == Severity::High);
+            let any_high = ks.iter().any(|&k| alerts[k].1.severity == Severity::High);
             let severity = if score >= c.high_score && any_high {
                 Severity::High
             } else if score >= c.min_score {
@@ -677,12 +688,12 @@ impl Engine {
             counts.insert("score".to_string(), u64::from(score));
             counts.insert("detectors".to_string(), u64::from(n));
             for (d, (_, cnt)) in &per {
-                counts.insert(DETECTORS[*d].to_string(), *cnt);
+                counts.insert(d.name().to_string(), *cnt);
             }
             let mut pages: Vec<String> = Vec::new();
-            let (mut first, mut last) = (&alerts[ks[0]].2, &alerts[ks[0]].2);
+            let (mut first, mut last) = (&alerts[ks[0]].1, &alerts[ks[0]].1);
             for &k in &ks {
-                let a = &alerts[k].2;
+                let a = &alerts[k].1;
                 if a.start_ms < first.start_ms {
                     first = a;
                 }
@@ -699,10 +710,10 @@ impl Engine {
             if let Some(ip) = first.evidence.notes.get("ip") {
                 notes.insert("ip".to_string(), ip.clone());
             }
-            let names: Vec<&str> = fired.iter().map(|&d| DETECTORS[d]).collect();
+            let names: Vec<&str> = fired.iter().map(|d| d.name()).collect();
             notes.insert("detectors".to_string(), names.join(", "));
             let alert = Alert {
-                detector: DETECTORS[det::COMPOSITE],
+                detector: Detector::Composite,
                 user: first.user.clone(),
                 severity,
                 start_ms: first.start_ms,
@@ -718,7 +729,7 @@ impl Engine {
                     notes,
                 },
             };
-            out.push((actor, det::COMPOSITE, alert));
+            out.push((actor, alert));
         }
         out
     }

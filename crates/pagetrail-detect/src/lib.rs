@@ -44,6 +44,7 @@ use serde::{Deserialize, Serialize, Serializer};
 mod actor;
 mod config;
 mod days;
+mod detector;
 mod engine;
 mod fasthash;
 mod history;
@@ -61,6 +62,7 @@ pub use config::{
     ConfigError, CrawlConfig, DeniedConfig, DormantConfig, ExportConfig, NewSourceConfig, NewSpaceConfig,
     OffHoursConfig, PeerConfig, PrivilegedConfig, ScriptedConfig, SearchConfig, Tier,
 };
+pub use detector::{Detector, DetectorSet, UnknownDetector};
 pub use engine::Engine;
 pub use history::HistoryDay;
 
@@ -159,7 +161,7 @@ pub struct Evidence {
 /// One detector hit.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Alert {
-    pub detector: &'static str,
+    pub detector: Detector,
     /// The username; `-` for anonymous actors (their address is `evidence.notes["ip"]`).
     pub user: String,
     pub severity: Severity,
@@ -177,44 +179,6 @@ pub struct Alert {
 pub struct Window {
     pub from_ms: i64,
     pub to_ms: i64,
-}
-
-/// Detector names of contract.md §6, in the order of detections.md §8.
-pub const DETECTORS: [&str; 15] = [
-    "burst",
-    "space-breadth",
-    "baseline",
-    "peer-outlier",
-    "new-space",
-    "new-source",
-    "scripted-agent",
-    "api-crawl",
-    "search-then-fetch",
-    "export",
-    "privileged",
-    "off-hours",
-    "dormant",
-    "denied-probing",
-    "composite",
-];
-
-/// Indices into [`DETECTORS`].
-pub(crate) mod det {
-    pub const BURST: usize = 0;
-    pub const SPACE_BREADTH: usize = 1;
-    pub const BASELINE: usize = 2;
-    pub const PEER: usize = 3;
-    pub const NEW_SPACE: usize = 4;
-    pub const NEW_SOURCE: usize = 5;
-    pub const SCRIPTED: usize = 6;
-    pub const CRAWL: usize = 7;
-    pub const SEARCH: usize = 8;
-    pub const EXPORT: usize = 9;
-    pub const PRIVILEGED: usize = 10;
-    pub const OFF_HOURS: usize = 11;
-    pub const DORMANT: usize = 12;
-    pub const DENIED: usize = 13;
-    pub const COMPOSITE: usize = 14;
 }
 
 struct Source<'a>(&'a (String, u64));
@@ -237,11 +201,7 @@ impl Serialize for Evidence {
         // Contract §4 writes sources as {"file","line"}.
         st.serialize_field("first_source", &Source(&self.first_source))?;
         st.serialize_field("last_source", &Source(&self.last_source))?;
-        if !self.notes.is_empty() {
-            st.serialize_field("notes", &self.notes)?;
-        } else {
-            st.skip_field("notes")?;
-        }
+        st.serialize_field("notes", &self.notes)?;
         st.end()
     }
 }
@@ -251,7 +211,7 @@ impl Serialize for Evidence {
 impl Serialize for Alert {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("Alert", 8)?;
-        st.serialize_field("detector", self.detector)?;
+        st.serialize_field("detector", &self.detector)?;
         st.serialize_field("user", &self.user)?;
         st.serialize_field("severity", &self.severity)?;
         st.serialize_field("start", &format_rfc3339(self.start_ms))?;

@@ -6,7 +6,7 @@ use pagetrail_core::time::{day_of, DAY_MS};
 use crate::actor::{dedupe, Actor, Draft, EvLite, Note, NONE};
 use crate::engine::{days_ms, AgentInfo, Ctx};
 use crate::fasthash::IdMap;
-use crate::{det, Severity};
+use crate::{Detector, Severity};
 
 /// The first read of a space the actor had not read within the lookback.
 #[derive(Clone, Copy, Debug)]
@@ -238,7 +238,7 @@ pub(crate) fn new_sources(ctx: &Ctx, a: &Actor<'_>, agents: &[AgentInfo], seen: 
     let mut out = Vec::new();
     let draft = |f: &Fresh| {
         let mut d =
-            Draft::new(det::NEW_SOURCE, Severity::Low, f64::from(f.reads), f64::from(c.min_reads), f.ev.clone())
+            Draft::new(Detector::NewSource, Severity::Low, f64::from(f.reads), f64::from(c.min_reads), f.ev.clone())
                 .count("reads", f.reads)
                 .count("within_hours", c.within_hours);
         if let Some(p) = f.prev {
@@ -285,7 +285,7 @@ pub(crate) fn scripted(ctx: &Ctx, a: &Actor<'_>, agents: &[AgentInfo], seen: &Se
             if ev.n >= u64::from(c.min_reads_per_day) {
                 let n = ev.n;
                 out.push(
-                    Draft::new(det::SCRIPTED, Severity::Low, n as f64, f64::from(c.min_reads_per_day), ev)
+                    Draft::new(Detector::ScriptedAgent, Severity::Low, n as f64, f64::from(c.min_reads_per_day), ev)
                         .count("reads", n)
                         .note("agent", Note::Agent(agent))
                         .note("rule", Note::Text("scripted agent pattern".into())),
@@ -314,7 +314,7 @@ pub(crate) fn scripted(ctx: &Ctx, a: &Actor<'_>, agents: &[AgentInfo], seen: &Se
             let agent = a.ev.get(f.first as usize).map_or(0, |e| e.agent);
             out.push(
                 Draft::new(
-                    det::SCRIPTED,
+                    Detector::ScriptedAgent,
                     Severity::Low,
                     f64::from(f.reads),
                     f64::from(c.unseen_min_reads_per_day),
@@ -339,7 +339,7 @@ pub(crate) fn privileged(low: &[Draft], listed: bool, admin_requests: u64, since
         .filter(|b| listed || since.is_some_and(|t| b.ev.end >= t))
         .map(|b| {
             let mut d = b.clone();
-            d.det = det::PRIVILEGED;
+            d.det = Detector::Privileged;
             d.severity = Severity::High;
             d.count("admin_requests", admin_requests).note(
                 "privilege",
@@ -389,7 +389,7 @@ pub(crate) fn dormant(ctx: &Ctx, a: &Actor<'_>, low: &[Draft]) -> Vec<Draft> {
             continue;
         }
         let mut d = b.clone();
-        d.det = det::DORMANT;
+        d.det = Detector::Dormant;
         d = match gap {
             Some(g) => {
                 d.severity = Severity::High;

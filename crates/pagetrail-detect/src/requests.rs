@@ -10,7 +10,7 @@ use crate::actor::{dedupe, Actor, Draft, EvLite, Note, NONE};
 use crate::engine::{minutes_ms, ok_status, Ctx};
 use crate::fasthash::IdMap;
 use crate::window::{peaks, Episodes, Sub};
-use crate::{det, Names, Severity};
+use crate::{Detector, Names, Severity};
 
 /// What a request is, as far as D8–D10 care.
 #[derive(Clone, Debug, PartialEq)]
@@ -248,7 +248,7 @@ pub(crate) fn api_crawl(ctx: &Ctx, a: &Actor<'_>, rq: &Requests, low: &[Draft]) 
         let mut ev = EvLite::of(a.ev, [r.first, r.last]);
         ev.n = u64::from(r.len);
         out.push(
-            Draft::new(det::CRAWL, Severity::Medium, f64::from(r.len), f64::from(c.min_paged_requests), ev)
+            Draft::new(Detector::ApiCrawl, Severity::Medium, f64::from(r.len), f64::from(c.min_paged_requests), ev)
                 .count("paged_requests", r.len)
                 .count("window_minutes", c.window_minutes)
                 .note("shape", Note::Text("paged listing".into()))
@@ -265,7 +265,7 @@ pub(crate) fn api_crawl(ctx: &Ctx, a: &Actor<'_>, rq: &Requests, low: &[Draft]) 
     for p in peaks(&sub.ts, None, 0, w, c.min_expand_reads, ctx.dedup_ms) {
         out.push(
             Draft::new(
-                det::CRAWL,
+                Detector::ApiCrawl,
                 Severity::Medium,
                 f64::from(p.value),
                 f64::from(c.min_expand_reads),
@@ -309,7 +309,7 @@ pub(crate) fn api_crawl(ctx: &Ctx, a: &Actor<'_>, rq: &Requests, low: &[Draft]) 
         if spaces.len() as u64 >= u64::from(c.min_enumerated_spaces) && child > 0 {
             let n = spaces.len() as u64;
             out.push(
-                Draft::new(det::CRAWL, Severity::Medium, n as f64, f64::from(c.min_enumerated_spaces), ev)
+                Draft::new(Detector::ApiCrawl, Severity::Medium, n as f64, f64::from(c.min_enumerated_spaces), ev)
                     .count("enumerated_spaces", n)
                     .count("child_page_requests", child)
                     .count("listing_requests", (j - k) as u64)
@@ -334,7 +334,7 @@ pub(crate) fn api_crawl(ctx: &Ctx, a: &Actor<'_>, rq: &Requests, low: &[Draft]) 
     for p in peaks(&sub.ts, None, 0, w, c.min_rate_limited, ctx.dedup_ms) {
         out.push(
             Draft::new(
-                det::CRAWL,
+                Detector::ApiCrawl,
                 Severity::Low,
                 f64::from(p.value),
                 f64::from(c.min_rate_limited),
@@ -404,7 +404,7 @@ pub(crate) fn search_then_fetch(ctx: &Ctx, a: &Actor<'_>, rq: &Requests) -> Vec<
             Severity::Medium
         };
         out.push(
-            Draft::new(det::SEARCH, sev, f64::from(p.value), f64::from(c.min_sensitive_queries), ev)
+            Draft::new(Detector::SearchThenFetch, sev, f64::from(p.value), f64::from(c.min_sensitive_queries), ev)
                 .count("sensitive_queries", p.value)
                 .count("searches", p.len())
                 .count("fetched_pages", n)
@@ -469,7 +469,7 @@ pub(crate) fn search_then_fetch(ctx: &Ctx, a: &Actor<'_>, rq: &Requests) -> Vec<
             ev.push(&a.ev[i as usize]);
         }
         out.push(
-            Draft::new(det::SEARCH, Severity::Medium, f64::from(qd), f64::from(c.min_queries), ev)
+            Draft::new(Detector::SearchThenFetch, Severity::Medium, f64::from(qd), f64::from(c.min_queries), ev)
                 .count("distinct_queries", qd)
                 .count("searches", (hi - lo + 1) as u64)
                 .count("fetched_pages", pd)

@@ -109,9 +109,14 @@ fn user(name: &str, mut events: Vec<DetectEvent>) -> UserEvents {
     UserEvents { user: name.to_string(), events }
 }
 
+/// Detectors by name, parsed by the one detector type.
+fn set(names: &[&str]) -> DetectorSet {
+    names.iter().map(|n| n.parse::<Detector>().unwrap()).collect()
+}
+
 fn run_cfg(cfg: Config, enabled: &[&'static str], users: Vec<UserEvents>, w: &World, admins: &[&str]) -> Vec<Alert> {
     let admins: BTreeSet<String> = admins.iter().map(|s| s.to_string()).collect();
-    let mut e = Engine::new(cfg, window(), enabled.to_vec(), admins);
+    let mut e = Engine::new(cfg, window(), set(enabled), admins);
     for u in users {
         e.add_user(u, w);
     }
@@ -733,7 +738,7 @@ fn composite_scoring() {
         ],
         &w,
     );
-    assert!(alerts.iter().all(|a| a.detector == "composite"));
+    assert!(alerts.iter().all(|a| a.detector == Detector::Composite));
     let get = |u: &str| {
         let v = of(&alerts, u);
         assert_eq!(v.len(), 1, "{u}: {alerts:?}");
@@ -846,6 +851,8 @@ fn unknown_keys_are_errors_naming_the_key() {
         ("dedup_minuts = 5\n", "dedup_minuts"),
         ("[off_hours]\nz = 2.0\n", "off_hours"),
         ("[composite.weights]\nburts = 2\n", "burts"),
+        ("[composite]\nhigh_weight_detectors = [\"exports\"]\n", "exports"),
+        ("[composite.weights]\ncomposite = 2\n", "composite.weights.composite"),
     ] {
         let err = Config::from_toml(text).expect_err(text).to_string();
         assert!(err.contains(key), "{err}");
@@ -898,9 +905,9 @@ fn anonymous_reads_are_split_by_address() {
 
 #[test]
 fn history_reach_and_window_bounds() {
-    let e = Engine::new(Config::default(), window(), vec![], BTreeSet::new());
+    let e = Engine::new(Config::default(), window(), DetectorSet::default(), BTreeSet::new());
     assert_eq!(e.history_from_ms(), t0() - 180 * DAY_MS);
-    let e = Engine::new(Config::default(), window(), vec!["burst"], BTreeSet::new());
+    let e = Engine::new(Config::default(), window(), set(&["burst"]), BTreeSet::new());
     assert_eq!(e.history_from_ms(), t0());
     // A burst before the window only feeds baselines.
     let w = World::new();
@@ -916,18 +923,23 @@ fn unsorted_and_hostile_input_does_not_panic() {
     evs.push(with(view(i64::MIN, 3), |e| e.file = 9));
     evs.push(with(view(i64::MAX, 3), |e| e.file = 9));
     evs.push(with(ev(t0() + HOUR, Action::ApiList, 0, 0), |e| e.request = 999));
-    let mut e = Engine::new(Config::default(), window(), vec![], BTreeSet::new());
+    let mut e = Engine::new(Config::default(), window(), DetectorSet::default(), BTreeSet::new());
     e.add_user(UserEvents { user: "u".into(), events: evs }, &w);
     e.add_user(UserEvents { user: "empty".into(), events: Vec::new() }, &w);
     let alerts = e.finish(&w);
-    assert!(alerts.iter().any(|a| a.detector == "burst"));
+    assert!(alerts.iter().any(|a| a.detector == Detector::Burst));
 }
 
 #[test]
 fn extreme_windows_and_timestamps_do_not_panic() {
     let w = World::new();
     for (from, to) in [(i64::MIN, i64::MAX), (i64::MIN / 2, i64::MAX / 2), (t0(), t0()), (t0(), t0() - DAY_MS)] {
-        let mut e = Engine::new(Config::default(), Window { from_ms: from, to_ms: to }, vec![], BTreeSet::new());
+        let mut e = Engine::new(
+            Config::default(),
+            Window { from_ms: from, to_ms: to },
+            DetectorSet::default(),
+            BTreeSet::new(),
+        );
         let mut evs = views(t0() + HOUR, 6 * SEC, 1, 40);
         evs.push(view(i64::MIN, 3));
         evs.push(view(i64::MAX - 1, 3));
@@ -1010,7 +1022,7 @@ mod properties {
             dense in prop::collection::vec(0i64..3_600_000, 0..300),
         ) {
             let w = world();
-            let mut e = Engine::new(Config::default(), window(), vec![], BTreeSet::new());
+            let mut e = Engine::new(Config::default(), window(), DetectorSet::default(), BTreeSet::new());
             for (k, evs) in users.into_iter().enumerate() {
                 let name = if k == 0 { "-".to_string() } else { format!("u{k}") };
                 e.add_user(UserEvents { user: name, events: evs }, &w);
@@ -1024,7 +1036,7 @@ mod properties {
                 prop_assert!(a.start_ms <= a.end_ms);
                 prop_assert!(a.value.is_finite() && a.threshold.is_finite(), "{a:?}");
                 prop_assert!(a.evidence.example_pages.len() <= 5);
-                prop_assert!(DETECTORS.contains(&a.detector));
+                prop_assert!(Detector::ALL.contains(&a.detector));
             }
             for p in alerts.windows(2) {
                 prop_assert!(p[0].severity > p[1].severity
@@ -1091,8 +1103,8 @@ fn digests_give_the_same_alerts_as_events() {
         (t0() + DAY_MS + 11 * HOUR + 7 * MIN, zoned),
     ] {
         let win = Window { from_ms: from, to_ms: t0() + 7 * DAY_MS };
-        let mut raw = Engine::new(cfg.clone(), win, Vec::new(), BTreeSet::new());
-        let mut dig = Engine::new(cfg.clone(), win, Vec::new(), BTreeSet::new());
+        let mut raw = Engine::new(cfg.clone(), win, DetectorSet::default(), BTreeSet::new());
+        let mut dig = Engine::new(cfg.clone(), win, DetectorSet::default(), BTreeSet::new());
         for u in &users {
             raw.add_user(u.clone(), &w);
             let (rest, hist) = as_digests(u, dig.digests_until_ms());
@@ -1100,7 +1112,7 @@ fn digests_give_the_same_alerts_as_events() {
         }
         let (a, b) = (raw.finish(&w), dig.finish(&w));
         if from == t0() && cfg == Config::default() {
-            let fired: BTreeSet<&str> = a.iter().map(|x| x.detector).collect();
+            let fired: BTreeSet<&str> = a.iter().map(|x| x.detector.name()).collect();
             for d in ["baseline", "off-hours", "dormant", "new-source", "new-space", "scripted-agent"] {
                 assert!(fired.contains(d), "{d} did not fire: {fired:?}");
             }
@@ -1112,7 +1124,7 @@ fn digests_give_the_same_alerts_as_events() {
 #[test]
 fn digests_are_refused_where_they_cannot_stand_for_events() {
     let w = World::new();
-    let mut e = Engine::new(Config::default(), window(), Vec::new(), BTreeSet::new());
+    let mut e = Engine::new(Config::default(), window(), DetectorSet::default(), BTreeSet::new());
     assert!(e.digests_suffice("ann"));
     assert!(!e.digests_suffice("-"), "anonymous actors split by address");
     assert!(!e.add_user_digests(user("-", views(t0(), MIN, 1, 3)), Vec::new(), &w));
@@ -1120,14 +1132,14 @@ fn digests_are_refused_where_they_cannot_stand_for_events() {
         "[[allow]]\nkind = \"agent\"\nvalue = \"curl\"\nreason = \"backup job\"\nexpires = \"2099-01-01\"\n",
     )
     .unwrap();
-    let e = Engine::new(cfg, window(), Vec::new(), BTreeSet::new());
+    let e = Engine::new(cfg, window(), DetectorSet::default(), BTreeSet::new());
     assert!(!e.digests_suffice("ann"), "allow-listed agents are dropped from events, not from digests");
 }
 
 #[test]
 fn history_starts_at_a_midnight() {
     let w = Window { from_ms: t0() + 13 * HOUR, to_ms: t0() + DAY_MS };
-    let e = Engine::new(Config::default(), w, Vec::new(), BTreeSet::new());
+    let e = Engine::new(Config::default(), w, DetectorSet::default(), BTreeSet::new());
     assert_eq!(e.digests_until_ms(), t0());
     assert_eq!(e.history_from_ms(), t0() - 180 * DAY_MS);
 }
@@ -1151,7 +1163,7 @@ fn off_hours_follows_the_users_zone_across_daylight_saving() {
     berta.extend([7, 9, 12].iter().flat_map(|&h| views(tuesday + h * HOUR, MIN, 1, 3)));
     let win = Window { from_ms: monday, to_ms: monday + 7 * DAY_MS };
     let run = |toml: &str| {
-        let mut e = Engine::new(Config::from_toml(toml).unwrap(), win, vec!["off-hours"], BTreeSet::new());
+        let mut e = Engine::new(Config::from_toml(toml).unwrap(), win, set(&["off-hours"]), BTreeSet::new());
         e.add_user(user("berta", berta.clone()), &w);
         e.finish(&w)
     };

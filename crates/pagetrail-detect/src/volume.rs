@@ -5,7 +5,7 @@ use pagetrail_core::Action;
 use crate::actor::{dedupe, Actor, Draft, Note, NONE};
 use crate::engine::{minutes_ms, ok_status, Ctx};
 use crate::window::{peaks, Sub};
-use crate::{det, Severity};
+use crate::{Detector, Severity};
 
 /// D1 read tiers: distinct pages read per sliding window. These drafts are also the "D1 low
 /// tier" crossings that api-crawl, privileged and dormant build on.
@@ -16,10 +16,16 @@ pub(crate) fn read_tiers(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
         let w = minutes_ms(t.window_minutes);
         for p in peaks(&sub.ts, Some(&sub.key), a.npages, w, t.min_distinct, ctx.dedup_ms) {
             out.push(
-                Draft::new(det::BURST, t.severity, f64::from(p.value), f64::from(t.min_distinct), sub.evidence(a, &p))
-                    .count("distinct_pages", p.value)
-                    .count("reads", p.len())
-                    .count("window_minutes", t.window_minutes),
+                Draft::new(
+                    Detector::Burst,
+                    t.severity,
+                    f64::from(p.value),
+                    f64::from(t.min_distinct),
+                    sub.evidence(a, &p),
+                )
+                .count("distinct_pages", p.value)
+                .count("reads", p.len())
+                .count("window_minutes", t.window_minutes),
             );
         }
     }
@@ -35,7 +41,7 @@ pub(crate) fn attachment_tier(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
     peaks(&sub.ts, Some(&sub.key), a.npages, w, t.min_distinct, ctx.dedup_ms)
         .into_iter()
         .map(|p| {
-            Draft::new(det::BURST, t.severity, f64::from(p.value), f64::from(t.min_distinct), sub.evidence(a, &p))
+            Draft::new(Detector::Burst, t.severity, f64::from(p.value), f64::from(t.min_distinct), sub.evidence(a, &p))
                 .count("distinct_attachment_pages", p.value)
                 .count("downloads", p.len())
                 .count("window_minutes", t.window_minutes)
@@ -59,7 +65,7 @@ pub(crate) fn space_breadth(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
             }
             out.push(
                 Draft::new(
-                    det::SPACE_BREADTH,
+                    Detector::SpaceBreadth,
                     t.severity,
                     f64::from(p.value),
                     f64::from(t.min_distinct),
@@ -95,10 +101,16 @@ pub(crate) fn denied(ctx: &Ctx, a: &Actor<'_>) -> Vec<Draft> {
                 v.dedup();
                 v.len() as u64
             };
-            Draft::new(det::DENIED, Severity::Medium, f64::from(p.value), f64::from(c.min_denied), sub.evidence(a, &p))
-                .count("denied", p.value)
-                .count("distinct_pages", distinct)
-                .count("window_minutes", c.window_minutes)
+            Draft::new(
+                Detector::DeniedProbing,
+                Severity::Medium,
+                f64::from(p.value),
+                f64::from(c.min_denied),
+                sub.evidence(a, &p),
+            )
+            .count("denied", p.value)
+            .count("distinct_pages", distinct)
+            .count("window_minutes", c.window_minutes)
         })
         .collect();
     dedupe(out, ctx.dedup_ms)
@@ -114,7 +126,7 @@ pub(crate) fn exports(ctx: &Ctx, a: &Actor<'_>, site: &[u32]) -> Vec<Draft> {
     let sub = Sub::collect(a, site.iter().copied(), |_| 0);
     for p in peaks(&sub.ts, None, 0, period, 1, ctx.dedup_ms) {
         out.push(
-            Draft::new(det::EXPORT, Severity::High, f64::from(p.value), 1.0, sub.evidence(a, &p))
+            Draft::new(Detector::Export, Severity::High, f64::from(p.value), 1.0, sub.evidence(a, &p))
                 .count("site_exports", p.value)
                 .note("kind", Note::Text("site export".into())),
         );
@@ -136,7 +148,7 @@ pub(crate) fn exports(ctx: &Ctx, a: &Actor<'_>, site: &[u32]) -> Vec<Draft> {
         let n = spaces.len() as u64;
         spaces.truncate(5);
         out.push(
-            Draft::new(det::EXPORT, Severity::Medium, f64::from(p.value), 1.0, sub.evidence(a, &p))
+            Draft::new(Detector::Export, Severity::Medium, f64::from(p.value), 1.0, sub.evidence(a, &p))
                 .count("space_export_requests", p.value)
                 .count("distinct_spaces", n)
                 .note("kind", Note::Text("space export".into()))
@@ -150,7 +162,7 @@ pub(crate) fn exports(ctx: &Ctx, a: &Actor<'_>, site: &[u32]) -> Vec<Draft> {
     for p in peaks(&sub.ts, Some(&sub.key), a.npages, w, c.min_page_exports, ctx.dedup_ms) {
         out.push(
             Draft::new(
-                det::EXPORT,
+                Detector::Export,
                 Severity::High,
                 f64::from(p.value),
                 f64::from(c.min_page_exports),

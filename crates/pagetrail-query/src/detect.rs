@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use pagetrail_core::time::day_of;
 use pagetrail_core::PageRef;
-use pagetrail_detect::{Alert, Config, DetectEvent, Engine, HistoryDay, Names, UserEvents};
+use pagetrail_detect::{Alert, Config, DetectEvent, DetectorSet, Engine, HistoryDay, Names, UserEvents};
 use pagetrail_index::digest::{self, DayDigest};
 use pagetrail_index::pages::PageMeta;
 use pagetrail_store::dict::{name, page_ref_from_bytes};
@@ -20,8 +20,8 @@ use crate::{PageMap, Result, Window};
 /// What to run.
 pub struct DetectParams {
     pub config: Config,
-    /// Detector names; empty runs all.
-    pub enabled: Vec<&'static str>,
+    /// The detectors to report; empty runs all.
+    pub enabled: DetectorSet,
     /// Privileged accounts given by the analyst (more are learned from `/admin/` requests).
     pub admins: BTreeSet<String>,
     /// Rescan raw events for the history instead of reading the daily digests (slower; the
