@@ -18,14 +18,9 @@ fn planted_incidents_are_found_and_false_alarms_are_rare() {
     let store = d.path().join("store");
     json(&store, &["ingest", log.to_str().unwrap()]);
 
-    // The integration account crawls the API every hour by design: allow-listed, with a reason.
-    let conf = d.path().join("detect.toml");
-    std::fs::write(
-        &conf,
-        "[[allow]]\nkind = \"user\"\nvalue = \"svc-integration\"\nreason = \"REST integration, change ticket CHG-1\"\nexpires = \"2099-12-31\"\n",
-    )
-    .unwrap();
-    let out = json(&store, &["detect", "--config", conf.to_str().unwrap()]);
+    // The default configuration: the integration account that crawls the API every hour is
+    // recognised as a service account, not allow-listed by hand.
+    let out = json(&store, &["detect"]);
     let alerts = out["alerts"].as_array().unwrap();
     let ms = |v: &serde_json::Value| pagetrail_core::time::parse_instant(v.as_str().unwrap()).unwrap();
 
@@ -69,6 +64,54 @@ fn planted_incidents_are_found_and_false_alarms_are_rare() {
     }
     assert!(missed.is_empty(), "incidents missed: {missed:?}");
     assert!(per_10k <= 1.0, "{per_10k:.2} high-severity alerts per 10,000 user-days on users with nothing planted");
+
+    // Cases: every planted person ranks in the top 2 x planted, and medium-or-high alerts and
+    // cases on everyone else stay under 10 per 10,000 user-days (issue 11's aim).
+    let cases = out["cases"].as_array().unwrap();
+    for inc in &truth {
+        let rank = cases.iter().filter(|c| c["user"] == inc.user.as_str()).filter_map(|c| c["rank"].as_u64()).min();
+        eprintln!("{} {}: case rank {rank:?}", inc.kind, inc.user);
+        assert!(rank.is_some_and(|r| r <= 2 * planted.len() as u64), "{} {} ranks {rank:?}", inc.kind, inc.user);
+    }
+    let loud = |v: &&serde_json::Value| v["severity"] != "low" && !planted.contains(v["user"].as_str().unwrap());
+    let (fa, fc) = (alerts.iter().filter(loud).count(), cases.iter().filter(loud).count());
+    let per = (fa + fc) as f64 / user_days * 10_000.0;
+    eprintln!("{} cases; unplanted medium+: {fa} alerts, {fc} cases = {per:.2} per 10,000 user-days", cases.len());
+    assert!(
+        per <= 10.0,
+        "{per:.2} medium-or-high alerts and cases per 10,000 user-days on people with nothing planted"
+    );
+    assert!(cases.len() <= 4 * planted.len(), "{} cases for {} planted people", cases.len(), planted.len());
+    let ranks: Vec<u64> = cases.iter().map(|c| c["rank"].as_u64().unwrap()).collect();
+    assert_eq!(ranks, (1..=cases.len() as u64).collect::<Vec<_>>());
+    // Every case counts alerts of its own person, and says why it ranks where it does.
+    for c in cases {
+        let user = c["user"].as_str().unwrap();
+        let mine = alerts.iter().filter(|a| a["user"] == user).count() as u64;
+        assert!(c["alerts"].as_u64().unwrap() <= mine, "{c}");
+        assert!(c["why"].as_str().unwrap().contains("Score "), "{c}");
+    }
+
+    // The table shows the cases; the service account is named on stderr, with how to confirm it.
+    let o = pagetrail_tests::run(&store, &["detect"]);
+    let (table, note) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success() && table.starts_with("RANK"), "{table}");
+    let thousands = |n: usize| {
+        let s = n.to_string();
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    assert!(table.contains(&format!("{} cases from {} alerts", cases.len(), thousands(alerts.len()))), "{table}");
+    assert!(note.contains("note: svc-integration looks like a service account"), "{note}");
+    let o = pagetrail_tests::run(&store, &["detect", "--alerts"]);
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.starts_with("SEVERITY") && table.lines().count() > alerts.len(), "--alerts lists every alert");
 }
 
 /// The daily digests stand for the raw events: over windows with and without history, one

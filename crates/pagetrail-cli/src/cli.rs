@@ -170,8 +170,11 @@ pub enum Command {
         #[command(flatten)]
         time: Time,
     },
-    /// Alerts for Confluence collection behaviour (T1213.001), explained.
+    /// Cases of Confluence collection behaviour (T1213.001), ranked by risk and explained.
     Detect {
+        /// Show every alert instead of the cases (JSON always has both).
+        #[arg(long)]
+        alerts: bool,
         /// Run only these detectors (repeatable); all by default.
         #[arg(long = "detector", value_name = "NAME")]
         detectors: Vec<pagetrail_detect::Detector>,

@@ -120,7 +120,7 @@ pub fn demo(dir: &Path, users: u32, days: u32, out: &mut dyn Write) -> Result<()
     }
     writeln!(
         out,
-        "\n== pagetrail detect (high severity; {} incidents were planted, see {}/truth.jsonl)",
+        "\n== pagetrail detect (the top cases; {} incidents were planted, see {}/truth.jsonl)",
         truth.len(),
         dir.display()
     )?;
@@ -130,20 +130,32 @@ pub fn demo(dir: &Path, users: u32, days: u32, out: &mut dyn Write) -> Result<()
         admins: Default::default(),
         raw_history: false,
     };
-    let alerts = pagetrail_query::detect(&store, &all, params)?;
-    let mut t =
-        Table::new(&[("detector", false), ("user", false), ("start", false), ("value", true), ("threshold", true)]);
-    for a in alerts.iter().filter(|a| a.severity == pagetrail_detect::Severity::High).take(12) {
+    let found = pagetrail_query::detect(&store, &all, params)?;
+    let mut t = Table::new(&[
+        ("rank", true),
+        ("score", true),
+        ("severity", false),
+        ("user", false),
+        ("start", false),
+        ("detectors", false),
+    ]);
+    for c in found.cases.iter().take(12) {
         t.row(vec![
-            a.detector.name().into(),
-            a.user.clone(),
-            instant(a.start_ms),
-            format!("{:.0}", a.value),
-            format!("{:.0}", a.threshold),
+            c.rank.to_string(),
+            format!("{:.1}", c.score),
+            c.severity.as_str().into(),
+            c.user.clone(),
+            instant(c.start_ms),
+            c.detectors.iter().map(|d| d.name()).collect::<Vec<_>>().join(","),
         ]);
     }
     t.print(out)?;
-    writeln!(out, "({} alerts in all; `pagetrail detect` explains each)", count(alerts.len() as u64))?;
+    writeln!(
+        out,
+        "({} cases from {} alerts; `pagetrail detect` says why each ranks where it does, `--alerts` lists every alert)",
+        count(found.cases.len() as u64),
+        count(found.alerts.len() as u64)
+    )?;
 
     let st = pagetrail_query::stats(&store)?;
     writeln!(

@@ -131,7 +131,7 @@ pub fn run(args: Args) -> Result<()> {
                 _ => print_events(&store, &window(&time)?, &filter, fmt, &mut out)?,
             }
         }
-        Command::Detect { detectors, config, admins, print_config, raw_history, time } => {
+        Command::Detect { alerts: show_alerts, detectors, config, admins, print_config, raw_history, time } => {
             if print_config {
                 write!(out, "{}", pagetrail_detect::default_toml())?;
                 out.flush()?;
@@ -156,12 +156,27 @@ pub fn run(args: Args) -> Result<()> {
                 None => Default::default(),
             };
             let store = Store::open_reader(&store_path)?;
-            let alerts = pagetrail_query::detect(
+            let found = pagetrail_query::detect(
                 &store,
                 &window(&time)?,
                 pagetrail_query::DetectParams { config, enabled, admins, raw_history },
             )?;
-            print_alerts(&mut out, fmt, &alerts)?;
+            for s in &found.service_accounts {
+                let how = if s.declared { "declared" } else { "looks like" };
+                let routine: Vec<&str> = s.routine.iter().map(|d| d.name()).collect();
+                eprintln!(
+                    "note: {} {how} a service account ({}); judged against its own routine{}{}",
+                    output::clean(&s.user),
+                    s.reason,
+                    if routine.is_empty() { String::new() } else { format!(" of {}", routine.join(", ")) },
+                    if s.declared { "" } else { "; declare it under [cases] service_accounts to confirm" },
+                );
+            }
+            match (fmt, show_alerts) {
+                (Format::Json, _) => print_detection(&mut out, &found)?,
+                (_, true) => print_alerts(&mut out, fmt, &found.alerts)?,
+                (_, false) => print_cases(&mut out, fmt, &found)?,
+            }
         }
         Command::Compact => {
             let store = Store::open_writer(&store_path)?;
@@ -889,20 +904,71 @@ fn print_rejects(store: &Store, file: Option<&str>, fmt: Format, out: &mut dyn W
     Ok(())
 }
 
+/// `{"cases":[...],"alerts":[...]}`, one item at a time: a year of a large site is hundreds of
+/// thousands of alerts, and one document tree of them took gigabytes.
+fn print_detection(out: &mut dyn Write, found: &pagetrail_detect::Detection) -> Result<()> {
+    write!(out, "{{\"cases\":[")?;
+    for (i, c) in found.cases.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, c)?;
+    }
+    write!(out, "],\"alerts\":[")?;
+    for (i, a) in found.alerts.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, a)?;
+    }
+    writeln!(out, "]}}")?;
+    Ok(())
+}
+
+fn print_cases(out: &mut dyn Write, fmt: Format, found: &pagetrail_detect::Detection) -> Result<()> {
+    let who = |c: &pagetrail_detect::Case| match &c.ip {
+        Some(ip) => format!("{} ({ip})", c.user),
+        None => c.user.clone(),
+    };
+    let detectors = |c: &pagetrail_detect::Case| c.detectors.iter().map(|d| d.name()).collect::<Vec<_>>().join(",");
+    let cols = ["rank", "score", "severity", "user", "start", "end", "detectors", "alerts", "why"];
+    let rows = found.cases.iter().map(|c| {
+        vec![
+            c.rank.to_string(),
+            format!("{:.1}", c.score),
+            c.severity.as_str().to_string(),
+            who(c),
+            instant(c.start_ms),
+            instant(c.end_ms),
+            detectors(c),
+            c.alerts.len().to_string(),
+            c.why.clone(),
+        ]
+    });
+    match fmt {
+        Format::Csv => output::csv(out, &cols, rows)?,
+        _ => {
+            let right = [true, true, false, false, false, false, false, true, false];
+            let heads: Vec<(&str, bool)> = cols.iter().copied().zip(right).collect();
+            let mut t = Table::new(&heads);
+            for r in rows {
+                t.row(r);
+            }
+            t.print(out)?;
+            writeln!(
+                out,
+                "{} cases from {} alerts; `pagetrail detect --alerts` lists every alert",
+                count(found.cases.len() as u64),
+                count(found.alerts.len() as u64)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The alerts as CSV or a table (JSON prints them with the cases, [`print_detection`]).
 fn print_alerts(out: &mut dyn Write, fmt: Format, alerts: &[pagetrail_detect::Alert]) -> Result<()> {
     match fmt {
-        Format::Json => {
-            // One alert at a time: a year of a large site is hundreds of thousands of alerts,
-            // and one document tree of them took gigabytes.
-            write!(out, "{{\"alerts\":[")?;
-            for (i, a) in alerts.iter().enumerate() {
-                if i > 0 {
-                    out.write_all(b",")?;
-                }
-                serde_json::to_writer(&mut *out, a)?;
-            }
-            writeln!(out, "]}}")?;
-        }
         Format::Csv => {
             let rows = alerts
                 .iter()
@@ -919,13 +985,9 @@ fn print_alerts(out: &mut dyn Write, fmt: Format, alerts: &[pagetrail_detect::Al
                     ])
                 })
                 .collect::<Result<Vec<_>>>()?;
-            output::csv(
-                out,
-                &["detector", "user", "severity", "start", "end", "value", "threshold", "evidence"],
-                rows,
-            )?
+            output::csv(out, &["detector", "user", "severity", "start", "end", "value", "threshold", "evidence"], rows)?
         }
-        Format::Table => {
+        _ => {
             let mut t = Table::new(&[
                 ("severity", false),
                 ("detector", false),

@@ -69,7 +69,9 @@ pub struct BreadthConfig {
 
 impl Default for BreadthConfig {
     fn default() -> Self {
-        BreadthConfig { tiers: vec![tier(30, 6, Severity::Medium), tier(6, 10, Severity::High)] }
+        BreadthConfig {
+            tiers: vec![tier(30, 6, Severity::Low), tier(30, 10, Severity::Medium), tier(6, 10, Severity::High)],
+        }
     }
 }
 
@@ -85,6 +87,8 @@ pub struct BaselineConfig {
     pub modified_z: f64,
     pub daily_floor: u32,
     pub hourly_floor: u32,
+    /// Severity of an hour over its baseline (a day over its baseline is medium).
+    pub hourly_severity: Severity,
     pub cold_start_daily: u32,
 }
 
@@ -99,6 +103,7 @@ impl Default for BaselineConfig {
             modified_z: 3.5,
             daily_floor: 50,
             hourly_floor: 20,
+            hourly_severity: Severity::Low,
             cold_start_daily: 100,
         }
     }
@@ -113,11 +118,20 @@ pub struct PeerConfig {
     pub min_population: u32,
     pub min_peers: u32,
     pub peer_baseline_days: u32,
+    /// Medium at this many times the threshold; low below.
+    pub medium_ratio: f64,
 }
 
 impl Default for PeerConfig {
     fn default() -> Self {
-        PeerConfig { min_distinct: 51, sigmas: 3.0, min_population: 10, min_peers: 5, peer_baseline_days: 90 }
+        PeerConfig {
+            min_distinct: 51,
+            sigmas: 3.0,
+            min_population: 10,
+            min_peers: 5,
+            peer_baseline_days: 90,
+            medium_ratio: 1.5,
+        }
     }
 }
 
@@ -243,6 +257,8 @@ pub struct SearchConfig {
     pub min_fetched_pages: u32,
     /// Sensitive queries in the window that, with the fetches, make the alert high.
     pub high_sensitive_queries: u32,
+    /// Severity of the sensitive-search tier when it is not high.
+    pub sensitive_severity: Severity,
     pub sensitive_terms: Vec<String>,
 }
 
@@ -274,6 +290,7 @@ impl Default for SearchConfig {
             fetch_window_minutes: 30,
             min_fetched_pages: 10,
             high_sensitive_queries: 5,
+            sensitive_severity: Severity::Low,
             sensitive_terms: terms.iter().map(|s| s.to_string()).collect(),
         }
     }
@@ -285,6 +302,8 @@ impl Default for SearchConfig {
 pub struct ExportConfig {
     pub page_window_minutes: u32,
     pub min_page_exports: u32,
+    /// A space export ("info" in the anchors; site exports are high, page-export bursts high).
+    pub space_export_severity: Severity,
     pub site_export_paths: Vec<String>,
 }
 
@@ -293,6 +312,7 @@ impl Default for ExportConfig {
         ExportConfig {
             page_window_minutes: 60,
             min_page_exports: 5,
+            space_export_severity: Severity::Low,
             site_export_paths: vec!["/admin/dobackup.action".into()],
         }
     }
@@ -422,6 +442,63 @@ impl Default for CompositeConfig {
     }
 }
 
+/// Cases: how alerts become ranked cases, and how service accounts are judged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CasesConfig {
+    /// Weight of one alert by severity.
+    pub low_weight: f64,
+    pub medium_weight: f64,
+    pub high_weight: f64,
+    /// Detectors whose alerts add to a case but never open one.
+    pub weak: Vec<Detector>,
+    /// The least severity of a non-weak alert that opens a case.
+    pub open_severity: Severity,
+    /// A person's openers further apart than this are separate episodes, so separate cases.
+    pub episode_gap_days: u32,
+    /// Case severity by score: medium also needs a medium alert, high a high one.
+    pub medium_score: f64,
+    pub high_score: f64,
+    /// Service accounts by username, judged against their own routine.
+    pub service_accounts: Vec<String>,
+    /// Also recognise accounts that read like machines (see below) as service accounts.
+    pub propose_service_accounts: bool,
+    /// A proposed service account reads on this share of the days from its first read to its last ...
+    pub service_active_share: f64,
+    /// ... over at least this many days ...
+    pub service_min_days: u32,
+    /// ... in at least this many hours of the day (median over its days with reads).
+    pub service_min_hours: u32,
+    /// A detector that fires on this share of a service account's days with reads is its routine.
+    pub routine_share: f64,
+    /// A routine alert counts as low and weighs nothing unless it lies this many times further
+    /// past its threshold (value / threshold) than the median of that detector's alerts on the account.
+    pub routine_factor: f64,
+}
+
+impl Default for CasesConfig {
+    fn default() -> Self {
+        use Detector::*;
+        CasesConfig {
+            low_weight: 1.0,
+            medium_weight: 4.0,
+            high_weight: 10.0,
+            weak: vec![NewSpace, NewSource, ScriptedAgent, OffHours],
+            open_severity: Severity::Medium,
+            episode_gap_days: 7,
+            medium_score: 6.0,
+            high_score: 15.0,
+            service_accounts: Vec::new(),
+            propose_service_accounts: true,
+            service_active_share: 0.9,
+            service_min_days: 14,
+            service_min_hours: 16,
+            routine_share: 0.25,
+            routine_factor: 3.0,
+        }
+    }
+}
+
 /// What an allow-list entry matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -499,6 +576,7 @@ pub struct Config {
     #[serde(rename = "denied-probing")]
     pub denied_probing: DeniedConfig,
     pub composite: CompositeConfig,
+    pub cases: CasesConfig,
     pub allow: Vec<AllowEntry>,
 }
 
@@ -521,6 +599,7 @@ impl Default for Config {
             dormant: DormantConfig::default(),
             denied_probing: DeniedConfig::default(),
             composite: CompositeConfig::default(),
+            cases: CasesConfig::default(),
             allow: Vec::new(),
         }
     }
@@ -607,6 +686,7 @@ impl Config {
         let p = &self.peer_outlier;
         at_least_one("peer-outlier.min_distinct", p.min_distinct)?;
         positive("peer-outlier.sigmas", p.sigmas)?;
+        positive("peer-outlier.medium_ratio", p.medium_ratio)?;
         at_least_one("peer-outlier.min_population", p.min_population)?;
         at_least_one("peer-outlier.min_peers", p.min_peers)?;
         days("peer-outlier.peer_baseline_days", p.peer_baseline_days)?;
@@ -713,6 +793,31 @@ impl Config {
             not_composite("composite.weights", d)?;
         }
 
+        let k = &self.cases;
+        for (key, w) in
+            [("low_weight", k.low_weight), ("medium_weight", k.medium_weight), ("high_weight", k.high_weight)]
+        {
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(invalid(format!("cases.{key}"), "must be a number >= 0"));
+            }
+        }
+        days("cases.episode_gap_days", k.episode_gap_days)?;
+        positive("cases.medium_score", k.medium_score)?;
+        positive("cases.high_score", k.high_score)?;
+        for (key, v) in [("service_active_share", k.service_active_share), ("routine_share", k.routine_share)] {
+            if !(v > 0.0 && v <= 1.0) {
+                return Err(invalid(format!("cases.{key}"), "must be in (0, 1]"));
+            }
+        }
+        days("cases.service_min_days", k.service_min_days)?;
+        if k.service_min_hours > 24 {
+            return Err(invalid("cases.service_min_hours", "at most 24"));
+        }
+        positive("cases.routine_factor", k.routine_factor)?;
+        if k.service_accounts.iter().any(|u| u.trim().is_empty()) {
+            return Err(invalid("cases.service_accounts", "names must not be empty"));
+        }
+
         for (index, a) in self.allow.iter().enumerate() {
             let err = |reason: &str| ConfigError::Allow {
                 index,
@@ -763,10 +868,13 @@ tiers = [
 # Distinct pages downloaded (attachments) or exported: "> 10 in 60 min". (Panther, Chronicle)
 attachment = { window_minutes = 60, min_distinct = 11, severity = "low" }
 
-# D2 space breadth: distinct spaces read. "> 5 in 30 min" medium, ">= 10 in 6 min" high.
+# D2 space breadth: distinct spaces read. "> 5 in 30 min" (Chronicle), ">= 10 in 6 min" high (Elastic).
+# Severities calibrated on generated sites: people with nothing planted reach 6 or 7 spaces in
+# 30 min on about 1 day in 500, so that tier is low; planted sweeps read 10 or more.
 [space-breadth]
 tiers = [
-  { window_minutes = 30, min_distinct = 6, severity = "medium" },
+  { window_minutes = 30, min_distinct = 6, severity = "low" },
+  { window_minutes = 30, min_distinct = 10, severity = "medium" },
   { window_minutes = 6, min_distinct = 10, severity = "high" },
 ]
 
@@ -781,6 +889,7 @@ z = 3.0                     # (x - mean) / stddev must exceed this
 modified_z = 3.5            # 0.6745 (x - median) / MAD must exceed this (Iglewicz & Hoaglin)
 daily_floor = 50            # and x must reach the floor (proposed)
 hourly_floor = 20
+hourly_severity = "low"     # one busy hour is common (generated sites: ~1 per 1,000 user-days); a busy day is medium
 cold_start_daily = 100      # no baseline: distinct pages in one UTC day (proposed)
 
 # D4 peer outlier: a day's distinct pages against the other actors active that day, and
@@ -791,6 +900,7 @@ sigmas = 3.0                # and above mean + sigmas * stddev of the others
 min_population = 10         # other active actors needed for population statistics
 min_peers = 5               # other active peers needed for peer statistics
 peer_baseline_days = 90     # history used to find the most-read space
+medium_ratio = 1.5          # medium at 1.5x the threshold, low below (unplanted days on generated sites peak near 1.45x)
 
 # D5 first-seen spaces: spaces read that the actor had not read in lookback_days.
 [new-space]
@@ -835,12 +945,15 @@ min_queries = 10
 fetch_window_minutes = 30   # reads this soon after the searches count as fetched results
 min_fetched_pages = 10
 high_sensitive_queries = 5  # with the fetches, this many sensitive queries make it high (proposed)
+sensitive_severity = "low"  # otherwise: 3 sensitive searches in an hour is an ordinary day for ~1 in 100 generated users
 sensitive_terms = ["password", "passwd", "credential", "secret", "token", "api key", "api_key", "apikey", "private key", "ssh", "vpn", "remote access", "client-secret", "aws", "azure", "salary"]
 
-# D10 exports: site export high and space export medium, always; page exports per window high.
+# D10 exports: site export high, always; page exports per window high; a space export is
+# reported always, at space_export_severity ("info" in the anchor table, so low).
 [export]
 page_window_minutes = 60
 min_page_exports = 5
+space_export_severity = "low"
 site_export_paths = ["/admin/dobackup.action"]
 
 # D11 privileged readers: --admins plus users with successful (2xx) /admin/ requests or audit
@@ -884,7 +997,7 @@ statuses = [401, 403, 404]
 [composite]
 min_score = 3
 min_detectors = 2           # detectors with weight > 0
-high_score = 5              # high at this score when a part is high; medium at min_score; else low
+high_score = 5              # high at this score when a part is high; else low (cases rank the rest)
 high_weight = 3
 high_weight_detectors = ["burst", "api-crawl", "export"]
 
@@ -903,6 +1016,31 @@ privileged = 0
 off-hours = 1
 dormant = 1
 denied-probing = 1
+
+# Cases: what `detect` shows by default. Alerts of one person (one address for anonymous reads)
+# group into cases, one per episode; a case's score adds its alerts' weights, the k-th strongest
+# alert of one detector counting 1/k of its weight, so that many repeats of one signal do not
+# outweigh several detectors agreeing. Composite alerts summarise the others and weigh nothing.
+[cases]
+low_weight = 1.0
+medium_weight = 4.0
+high_weight = 10.0
+weak = ["new-space", "new-source", "scripted-agent", "off-hours"]  # add to a case, never open one
+open_severity = "medium"    # the least severity of another detector's alert that opens a case
+episode_gap_days = 7        # openers further apart are separate cases
+medium_score = 6.0          # and a medium or high alert
+high_score = 15.0           # and a high alert
+# Service accounts are judged against their own routine: a detector that fires on at least
+# routine_share of the account's days with reads is routine: its alerts count as low and weigh
+# nothing, unless one lies routine_factor times further past its threshold (value / threshold)
+# than the median of that detector's alerts on the account. Such a departure keeps its severity.
+service_accounts = []       # usernames, e.g. ["svc-integration"]
+propose_service_accounts = true  # also accounts that read like machines:
+service_active_share = 0.9  # reads on this share of the days from first read to last,
+service_min_days = 14       # over at least this many days,
+service_min_hours = 16      # in at least this many hours a day (median)
+routine_share = 0.25
+routine_factor = 3.0
 
 # Allow-list: known benign bulk readers. Their alerts are suppressed for activity up to the end of
 # the expiry day (UTC). A reason is required. kind = "user" (exact), "agent" (substring), "ip" (exact).

@@ -177,7 +177,7 @@ pub(crate) fn baseline(ctx: &Ctx, a: &Actor<'_>, dc: &Daily) -> Vec<Draft> {
                     let hs = (day * DAY_MS + h as i64 * HOUR_MS).max(ctx.from);
                     let he = day * DAY_MS + (h as i64 + 1) * HOUR_MS;
                     let ev = EvLite::of(a.ev, a.reads_between(hs, he).iter().copied());
-                    let d = Draft::new(Detector::Baseline, Severity::Medium, f64::from(xh), t, ev)
+                    let d = Draft::new(Detector::Baseline, c.hourly_severity, f64::from(xh), t, ev)
                         .with_baseline(b)
                         .count("distinct_pages", xh)
                         .count("bucket_hours", 1u64)

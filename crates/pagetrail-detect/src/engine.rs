@@ -7,6 +7,7 @@ use pagetrail_core::time::{day_of, DAY_MS};
 use pagetrail_core::zone::Zone;
 
 use crate::actor::{dedupe, to_alert, Actor, Draft, EvLite, Note};
+use crate::cases::{self, ActorRef, Detection, Profile};
 use crate::days::{self, Daily};
 use crate::fasthash::IdMap;
 use crate::history::{admin_ok, digest_events, HistoryDay};
@@ -131,6 +132,7 @@ struct ActorSummary {
     /// Days reaching the peer-outlier floor, with their evidence.
     peer_cands: Vec<(i64, u32, EvLite)>,
     new_space_days: Vec<NewSpaceDay>,
+    profile: Profile,
 }
 
 /// Runs the detectors. Feed users with [`Engine::add_user`], then call [`Engine::finish`].
@@ -387,8 +389,8 @@ impl Engine {
                 drafts.extend(volume::exports(ctx, &a, &site));
             }
         }
-        let daily =
-            if run.contains(Detector::Baseline) || run.contains(Detector::PeerOutlier) { Daily::new(&a) } else { None };
+        // Cases need the daily counts whichever detectors run.
+        let daily = Daily::new(&a);
         let base = match (&daily, run.contains(Detector::Baseline)) {
             (Some(dc), true) => days::baseline(ctx, &a, dc),
             _ => Vec::new(),
@@ -446,6 +448,7 @@ impl Engine {
             daily: Vec::new(),
             peer_cands: Vec::new(),
             new_space_days: Vec::new(),
+            profile: profile(&a, daily.as_ref()),
         };
         if run.contains(Detector::PeerOutlier) || run.contains(Detector::NewSpace) {
             summary.peer = novelty::most_read_space(ctx, &a);
@@ -471,9 +474,10 @@ impl Engine {
         self.actors.push(summary);
     }
 
-    /// Runs the population detectors and the composite, applies the output selection and the
-    /// user allow-list, and returns alerts by severity (high first), then start, then user.
-    pub fn finish(mut self, names: &dyn Names) -> Vec<Alert> {
+    /// Runs the population detectors and the composite, judges service accounts against their
+    /// routine, applies the output selection and the user allow-list, and groups the alerts
+    /// into ranked cases. Alerts come by severity (high first), then start, then user.
+    pub fn finish(mut self, names: &dyn Names) -> Detection {
         let mut alerts = std::mem::take(&mut self.alerts);
         if self.run.contains(Detector::PeerOutlier) {
             alerts.extend(self.peer_outliers(names));
@@ -485,6 +489,9 @@ impl Engine {
             let comp = self.composite(&alerts);
             alerts.extend(comp);
         }
+        let refs: Vec<ActorRef<'_>> =
+            self.actors.iter().map(|s| ActorRef { user: &s.user, ip: s.ip.as_deref(), profile: &s.profile }).collect();
+        let service_accounts = cases::judge_service_accounts(&self.ctx.cfg.cases, &refs, &mut alerts);
         let users = &self.ctx.rules.allow_users;
         let out = self.out;
         let mut alerts: Vec<(u32, Alert)> = alerts
@@ -503,7 +510,8 @@ impl Engine {
                 .then(a.evidence.notes.get("ip").cmp(&b.evidence.notes.get("ip")))
                 .then(a.end_ms.cmp(&b.end_ms))
         });
-        alerts.into_iter().map(|(_, a)| a).collect()
+        let cases = cases::build(&self.ctx.cfg.cases, &refs, &alerts);
+        Detection { alerts: alerts.into_iter().map(|(_, a)| a).collect(), cases, service_accounts }
     }
 
     /// D4: a window day's distinct pages against the other actors active that day (leave-one-out
@@ -548,16 +556,12 @@ impl Engine {
                     (None, Some(p)) => ("population mean/stddev", "population_actors", p),
                     _ => continue,
                 };
-                let mut draft = Draft::new(
-                    Detector::PeerOutlier,
-                    Severity::Medium,
-                    xf,
-                    t.max(f64::from(c.min_distinct)),
-                    ev.clone(),
-                )
-                .with_baseline(Baseline { method: method.into(), center: mu, spread: sd, days: 1 })
-                .count("distinct_pages", *x)
-                .count(key, n as u64);
+                let threshold = t.max(f64::from(c.min_distinct));
+                let severity = if xf >= c.medium_ratio * threshold { Severity::Medium } else { Severity::Low };
+                let mut draft = Draft::new(Detector::PeerOutlier, severity, xf, threshold, ev.clone())
+                    .with_baseline(Baseline { method: method.into(), center: mu, spread: sd, days: 1 })
+                    .count("distinct_pages", *x)
+                    .count(key, n as u64);
                 if peer.is_some() {
                     draft = draft.note("peer_space", Note::Spaces(vec![s.peer]));
                 }
@@ -615,7 +619,8 @@ impl Engine {
                 if !by_count && uncommon.is_empty() {
                     continue;
                 }
-                let severity = if by_count && !uncommon.is_empty() { Severity::Medium } else { Severity::Low };
+                // A weak signal on its own: it adds to a case (contract §6), so it stays low.
+                let severity = Severity::Low;
                 let (value, threshold, ev) = if by_count {
                     (n as f64, f64::from(c.min_new_spaces), nd.evidence(|_| true))
                 } else {
@@ -674,15 +679,10 @@ impl Engine {
             }
             // Many weak signals make a case worth reading, not an emergency: high also needs
             // one of its parts to be high (a year of a 5,000-user site without incidents had
-            // 324 high composites from medium and low parts alone).
+            // 324 high composites from medium and low parts alone). Below that it is low: the
+            // cases rank the rest (generated sites had medium composites on 1 in 300 user-days).
             let any_high = ks.iter().any(|&k| alerts[k].1.severity == Severity::High);
-            let severity = if score >= c.high_score && any_high {
-                Severity::High
-            } else if score >= c.min_score {
-                Severity::Medium
-            } else {
-                Severity::Low
-            };
+            let severity = if score >= c.high_score && any_high { Severity::High } else { Severity::Low };
             let (value, threshold) = if score >= c.min_score { (score, c.min_score) } else { (n, c.min_detectors) };
             let mut counts = BTreeMap::new();
             counts.insert("score".to_string(), u64::from(score));
@@ -733,4 +733,34 @@ impl Engine {
         }
         out
     }
+}
+
+/// What cases need of an actor: its window days, its own median day, and how machine-like it reads.
+fn profile(a: &Actor<'_>, daily: Option<&Daily>) -> Profile {
+    let mut p = Profile::default();
+    if let Some(dc) = daily {
+        p.window_days = dc.win.clone();
+        p.all_days =
+            dc.days.iter().enumerate().filter(|(_, &x)| x > 0).map(|(i, &x)| (dc.day0 + i as i64, x)).collect();
+    }
+    // Hours of the day with reads, per day with reads.
+    let mut hours: BTreeMap<i64, u32> = BTreeMap::new();
+    for h in a.hist.iter().filter(|h| !h.digest.pages.is_empty()) {
+        let mask = (0..24)
+            .filter(|k| h.digest.quarters[k * 4..k * 4 + 4].iter().any(|&q| q > 0))
+            .fold(0u32, |m, k| m | 1 << k);
+        *hours.entry(h.day).or_default() |= mask;
+    }
+    for &i in &a.reads {
+        let ts = a.ts(i);
+        *hours.entry(day_of(ts)).or_default() |= 1 << ((ts - day_of(ts) * DAY_MS) / 3_600_000);
+    }
+    if let (Some((&d0, _)), Some((&d1, _))) = (hours.first_key_value(), hours.last_key_value()) {
+        p.read_days = hours.len() as u32;
+        p.span_days = u32::try_from(d1 - d0 + 1).unwrap_or(u32::MAX);
+        let mut per: Vec<u32> = hours.values().map(|m| m.count_ones()).collect();
+        per.sort_unstable();
+        p.median_hours = per[per.len() / 2];
+    }
+    p
 }

@@ -42,6 +42,7 @@ use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
 mod actor;
+mod cases;
 mod config;
 mod days;
 mod detector;
@@ -57,9 +58,10 @@ mod window;
 #[cfg(test)]
 mod tests;
 
+pub use cases::{Case, Detection, Part, ServiceAccount};
 pub use config::{
-    default_toml, AllowEntry, AllowKind, BaselineConfig, BreadthConfig, BurstConfig, CompositeConfig, Config,
-    ConfigError, CrawlConfig, DeniedConfig, DormantConfig, ExportConfig, NewSourceConfig, NewSpaceConfig,
+    default_toml, AllowEntry, AllowKind, BaselineConfig, BreadthConfig, BurstConfig, CasesConfig, CompositeConfig,
+    Config, ConfigError, CrawlConfig, DeniedConfig, DormantConfig, ExportConfig, NewSourceConfig, NewSpaceConfig,
     OffHoursConfig, PeerConfig, PrivilegedConfig, ScriptedConfig, SearchConfig, Tier,
 };
 pub use detector::{Detector, DetectorSet, UnknownDetector};

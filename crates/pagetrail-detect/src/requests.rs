@@ -401,7 +401,7 @@ pub(crate) fn search_then_fetch(ctx: &Ctx, a: &Actor<'_>, rq: &Requests) -> Vec<
         let sev = if n >= u64::from(c.min_fetched_pages) && p.value >= c.high_sensitive_queries {
             Severity::High
         } else {
-            Severity::Medium
+            c.sensitive_severity
         };
         out.push(
             Draft::new(Detector::SearchThenFetch, sev, f64::from(p.value), f64::from(c.min_sensitive_queries), ev)

@@ -148,11 +148,17 @@ pub(crate) fn exports(ctx: &Ctx, a: &Actor<'_>, site: &[u32]) -> Vec<Draft> {
         let n = spaces.len() as u64;
         spaces.truncate(5);
         out.push(
-            Draft::new(Detector::Export, Severity::Medium, f64::from(p.value), 1.0, sub.evidence(a, &p))
-                .count("space_export_requests", p.value)
-                .count("distinct_spaces", n)
-                .note("kind", Note::Text("space export".into()))
-                .note("spaces", Note::Spaces(spaces)),
+            Draft::new(
+                Detector::Export,
+                ctx.cfg.export.space_export_severity,
+                f64::from(p.value),
+                1.0,
+                sub.evidence(a, &p),
+            )
+            .count("space_export_requests", p.value)
+            .count("distinct_spaces", n)
+            .note("kind", Note::Text("space export".into()))
+            .note("spaces", Note::Spaces(spaces)),
         );
     }
 

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use pagetrail_core::time::day_of;
 use pagetrail_core::PageRef;
-use pagetrail_detect::{Alert, Config, DetectEvent, DetectorSet, Engine, HistoryDay, Names, UserEvents};
+use pagetrail_detect::{Config, DetectEvent, Detection, DetectorSet, Engine, HistoryDay, Names, UserEvents};
 use pagetrail_index::digest::{self, DayDigest};
 use pagetrail_index::pages::PageMeta;
 use pagetrail_store::dict::{name, page_ref_from_bytes};
@@ -101,9 +101,9 @@ impl Names for StoreNames<'_> {
 }
 
 /// Runs the detectors over the window (the whole store when unbounded).
-pub fn detect(store: &Store, window: &Window, params: DetectParams) -> Result<Vec<Alert>> {
+pub fn detect(store: &Store, window: &Window, params: DetectParams) -> Result<Detection> {
     let totals = Totals::load(store)?;
-    let Some(plan) = window.plan(&totals) else { return Ok(Vec::new()) };
+    let Some(plan) = window.plan(&totals) else { return Ok(Detection::default()) };
     let pm = PageMap::load(store)?;
     let users = Dict::load(store, DictKind::User)?;
     let names = StoreNames { store, cache: RefCell::new(HashMap::new()), pages: RefCell::new(HashMap::new()) };
