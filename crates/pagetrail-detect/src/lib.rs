@@ -1,8 +1,9 @@
 //! Explainable detectors of Confluence collection behaviour (MITRE ATT&CK T1213.001).
 //!
 //! The crate is pure: no store and no IO besides parsing a TOML string. The caller feeds one
-//! user's events at a time to an [`Engine`] ([`Engine::add_user`]) and collects [`Alert`]s from
-//! [`Engine::finish`]. Every alert says what was counted, which threshold and baseline it crossed,
+//! user's events at a time to an [`Engine`] ([`Engine::add_user`]) and collects a [`Detection`]
+//! from [`Engine::finish`]: every [`Alert`], and the [`Case`]s they group into (one per person
+//! and episode, ranked by score, each saying why), with the service accounts it recognised. Every alert says what was counted, which threshold and baseline it crossed,
 //! a few example pages, and the source file and line of its first and last event, so an analyst
 //! can check it against the raw logs.
 //!
