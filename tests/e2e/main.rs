@@ -8,6 +8,7 @@ mod evidence;
 mod fixture;
 mod handoff;
 mod idempotence;
+mod lake;
 mod recount;
 mod reparse;
 mod samples;

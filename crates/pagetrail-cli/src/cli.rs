@@ -69,6 +69,24 @@ pub struct Time {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum ExportTo {
+    /// Parquet for Spark, Trino, Athena, DuckDB: DIR/day=YYYY-MM-DD/part-N.parquet, zstd, rows
+    /// sorted by (user, ts). Exporting again into DIR adds only events not exported before.
+    Parquet {
+        /// The export folder (created if missing).
+        dir: PathBuf,
+        /// Only this user's events.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only events of pages in this space.
+        #[arg(long)]
+        space: Option<String>,
+        #[command(flatten)]
+        time: Time,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum Command {
     /// Load logs: files, directories (recursive), .gz, `-` for stdin.
     Ingest {
@@ -193,6 +211,11 @@ pub enum Command {
         raw_history: bool,
         #[command(flatten)]
         time: Time,
+    },
+    /// Hand the events to a data lake (see sql/ for the questions in the lake's SQL).
+    Export {
+        #[command(subcommand)]
+        to: ExportTo,
     },
     /// What the store holds.
     Stats,

@@ -11,7 +11,7 @@ use pagetrail_query::{By as QBy, EventFilter, ReaderRow, Target, Window};
 use pagetrail_store::{rejects, Cf, Dict, DictKind, Store};
 use serde_json::{json, Value};
 
-use crate::cli::{Args, By, Command, Format, GenVariant, OutputFormat, Time};
+use crate::cli::{Args, By, Command, ExportTo, Format, GenVariant, OutputFormat, Time};
 use crate::output::{self, bytes, clean, count, instant, Table};
 
 pub fn run(args: Args) -> Result<()> {
@@ -176,6 +176,37 @@ pub fn run(args: Args) -> Result<()> {
                 (Format::Json, _) => print_detection(&mut out, &found)?,
                 (_, true) => print_alerts(&mut out, fmt, &found.alerts)?,
                 (_, false) => print_cases(&mut out, fmt, &found)?,
+            }
+        }
+        Command::Export { to: ExportTo::Parquet { dir, user, space, time } } => {
+            let store = Store::open_reader(&store_path)?;
+            let mut given = Vec::new();
+            for (flag, v) in [("--from", &time.from), ("--to", &time.to), ("--last", &time.last)] {
+                if let Some(v) = v {
+                    given.push(format!("{flag} {v}"));
+                }
+            }
+            let spec = pagetrail_lake::Spec { window: given, user, space };
+            let started = std::time::Instant::now();
+            let s = pagetrail_lake::export(&store, &dir, &window(&time)?, &spec)?;
+            let secs = started.elapsed().as_secs_f64();
+            match fmt {
+                Format::Json => writeln!(
+                    out,
+                    "{}",
+                    json!({"events": s.events, "files": s.files, "days": s.days, "already": s.already,
+                           "bytes": s.bytes, "seconds": (secs * 1000.0).round() / 1000.0})
+                )?,
+                _ => writeln!(
+                    out,
+                    "exported {} events ({} already there) to {} files over {} days in {}, {} in {secs:.1} s",
+                    count(s.events),
+                    count(s.already),
+                    count(s.files),
+                    count(s.days),
+                    output::clean(&dir.display().to_string()),
+                    bytes(s.bytes),
+                )?,
             }
         }
         Command::Compact => {

@@ -43,6 +43,9 @@ pub struct EventOut {
     pub line: u64,
     /// The source's own fields without a column, as a JSON object; empty for access logs.
     pub extra: String,
+    /// Whether every answer counts it as a read (contract §3; an audit download with an
+    /// access-log twin is not one, its twin is).
+    pub is_read: bool,
 }
 
 /// Point lookups with a cache: an event listing names few distinct strings.
@@ -150,6 +153,7 @@ pub fn events(
         return Ok(());
     }
     let contexts = load_contexts(store)?;
+    let audit = crate::audit::audit_reads(store, plan.from_ms, plan.to_ms, &pm, &um)?;
     let mut names = Names { store, cache: HashMap::new(), pages: HashMap::new() };
     // Slice by slice of time, so memory holds one slice (a week of the whole site is a few
     // hundred thousand events; a year is tens of millions) and output starts at once.
@@ -172,7 +176,12 @@ pub fn events(
         }
         let mut shaped = Vec::with_capacity(rows.len());
         for (u, r) in rows {
-            let e = shape(&mut names, &users, &contexts, &pm, um.canon(u), &r)?;
+            let mut e = shape(&mut names, &users, &contexts, &pm, um.canon(u), &r)?;
+            e.is_read = if audit.is_audit(r.file, r.line) {
+                audit.counts(r.file, r.line)
+            } else {
+                pagetrail_core::is_read(r.action, r.status, r.page != 0)
+            };
             if let Some(sid) = space_id {
                 let named = names.get(DictKind::Space, sid)?;
                 let in_space = (r.page != 0 && pm.space(r.page) == sid) || e.space.as_deref() == Some(named.as_str());
@@ -242,6 +251,7 @@ fn shape(
         file: names.get(DictKind::File, r.file)?,
         line: r.line,
         extra: names.get(DictKind::Extra, r.extra)?,
+        is_read: false,
     })
 }
 
