@@ -67,6 +67,7 @@ class Spark:
         self.s = (SparkSession.builder.master("local[*]").appName("pagetrail-lake")
                   .config("spark.sql.session.timeZone", "UTC")
                   .config("spark.ui.enabled", "false")
+                  .config("spark.ui.showConsoleProgress", "false")
                   .getOrCreate())
         self.s.sparkContext.setLogLevel("ERROR")
         self.s.sql(sql("spark", "events").replace("{lake}", os.path.abspath(lake)).rstrip().rstrip(";"))

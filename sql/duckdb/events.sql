@@ -1,5 +1,5 @@
 -- The lake as one view (DuckDB). {lake} is the export folder. A page is its id where anything
 -- links it to one, else its space and title (contract §3); `is_read` is contract §3's read.
-CREATE OR REPLACE VIEW events AS
+CREATE OR REPLACE VIEW pagetrail_events AS
 SELECT *, coalesce(CAST(page_id AS VARCHAR), space || '/' || title) AS page_key
 FROM read_parquet('{lake}/day=*/*.parquet', hive_partitioning = true);

@@ -5,7 +5,7 @@ SELECT count(*) AS events,
        coalesce(sum(bytes), 0) AS bytes,
        min(ts) AS first_seen,
        max(ts) AS last_seen
-FROM events
+FROM pagetrail_events
 WHERE is_read AND "user" = $user
   AND ts >= $from AND ts < $to
   AND day BETWEEN CAST($from AS DATE) AND CAST($to AS DATE);

@@ -6,7 +6,7 @@ SELECT `user`,
        sum(bytes) AS bytes,
        min(ts) AS first_seen,
        max(ts) AS last_seen
-FROM events
+FROM pagetrail_events
 WHERE is_read
   AND ts >= :from AND ts < :to
   AND day BETWEEN CAST(:from AS DATE) AND CAST(:to AS DATE)
