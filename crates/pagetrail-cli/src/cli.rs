@@ -24,8 +24,9 @@ pub struct Args {
     /// Store folder.
     #[arg(long, global = true, env = "PAGETRAIL_STORE", default_value = "./pagetrail-store")]
     pub store: PathBuf,
-    /// Output format: table for people, json (stable) or csv for machines; for `events` also
-    /// ecs (Elastic Common Schema NDJSON, for Elastic and Splunk) or timesketch (its JSONL import).
+    /// Output format: table for people, json (stable) or csv for machines; for `events` and
+    /// `detect` also ecs (Elastic Common Schema NDJSON, for Elastic and Splunk), for `events`
+    /// timesketch (its JSONL import).
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
     #[command(subcommand)]
@@ -41,7 +42,7 @@ pub enum OutputFormat {
     Json,
     /// RFC 4180, spreadsheet-safe.
     Csv,
-    /// `events` only: Elastic Common Schema, one document a line.
+    /// `events` and `detect` only: Elastic Common Schema, one document a line (cases and alerts for detect).
     Ecs,
     /// `events` only: Timesketch's JSONL (message, datetime, timestamp_desc).
     Timesketch,

@@ -146,3 +146,76 @@ pub fn timesketch(e: &EventOut) -> Value {
     doc.insert("source_line".into(), e.line.into());
     doc.into()
 }
+
+/// ECS `event.severity` for an alert: Elastic Security's 21 / 47 / 73 for low / medium / high.
+fn ecs_severity(s: pagetrail_detect::Severity) -> u8 {
+    match s {
+        pagetrail_detect::Severity::Low => 21,
+        pagetrail_detect::Severity::Medium => 47,
+        pagetrail_detect::Severity::High => 73,
+    }
+}
+
+/// MITRE ATT&CK T1213.001 (Data from Information Repositories: Confluence), tactic Collection.
+fn ecs_threat() -> Value {
+    json!({"framework": "MITRE ATT&CK",
+           "tactic": {"id": ["TA0009"], "name": ["Collection"]},
+           "technique": {"id": ["T1213"], "name": ["Data from Information Repositories"],
+                         "subtechnique": {"id": ["T1213.001"], "name": ["Confluence"]}}})
+}
+
+/// One alert as an ECS document (`event.kind: alert`), for a SIEM. The detector is the rule;
+/// value, threshold and evidence stay whole under `pagetrail.*`.
+pub fn ecs_alert(a: &pagetrail_detect::Alert) -> Value {
+    let message = format!(
+        "{} {} alert for {}: {} against a threshold of {}",
+        a.severity.as_str(),
+        a.detector,
+        a.user,
+        a.value,
+        a.threshold
+    );
+    let mut doc = json!({
+        "@timestamp": instant(a.start_ms),
+        "message": message,
+        "event": {"kind": "alert", "category": ["intrusion_detection"], "type": ["info"],
+                  "action": a.detector.name(), "dataset": "pagetrail.alert",
+                  "severity": ecs_severity(a.severity),
+                  "start": instant(a.start_ms), "end": instant(a.end_ms)},
+        "rule": {"name": a.detector.name(), "id": a.detector.spec(), "ruleset": "pagetrail",
+                 "category": "T1213.001"},
+        "user": {"name": a.user},
+        "threat": ecs_threat(),
+        "log": {"file": {"path": a.evidence.first_source.0}},
+        "pagetrail": {"value": a.value, "threshold": a.threshold, "severity": a.severity.as_str(),
+                      "evidence": a.evidence},
+    });
+    if let Some(ip) = a.evidence.notes.get("ip") {
+        let key = if ip.parse::<std::net::IpAddr>().is_ok() { "ip" } else { "domain" };
+        doc["source"] = json!({ key: ip });
+    }
+    doc
+}
+
+/// One case as an ECS document: `event.risk_score` is its score, `message` its reason.
+pub fn ecs_case(c: &pagetrail_detect::Case) -> Value {
+    let detectors: Vec<&str> = c.detectors.iter().map(|d| d.name()).collect();
+    let mut doc = json!({
+        "@timestamp": instant(c.start_ms),
+        "message": c.why,
+        "event": {"kind": "alert", "category": ["intrusion_detection"], "type": ["info"],
+                  "action": "case", "dataset": "pagetrail.case",
+                  "severity": ecs_severity(c.severity), "risk_score": c.score,
+                  "start": instant(c.start_ms), "end": instant(c.end_ms)},
+        "rule": {"name": "pagetrail case", "ruleset": "pagetrail", "category": "T1213.001"},
+        "user": {"name": c.user},
+        "threat": ecs_threat(),
+        "pagetrail": {"rank": c.rank, "score": c.score, "severity": c.severity.as_str(),
+                      "detectors": detectors, "alerts": c.alerts.len()},
+    });
+    if let Some(ip) = &c.ip {
+        let key = if ip.parse::<std::net::IpAddr>().is_ok() { "ip" } else { "domain" };
+        doc["source"] = json!({ key: ip });
+    }
+    doc
+}

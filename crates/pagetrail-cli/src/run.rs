@@ -21,9 +21,9 @@ pub fn run(args: Args) -> Result<()> {
         OutputFormat::Json => Format::Json,
         OutputFormat::Csv => Format::Csv,
         OutputFormat::Ecs | OutputFormat::Timesketch if matches!(args.command, Command::Events { .. }) => Format::Json,
-        f @ (OutputFormat::Ecs | OutputFormat::Timesketch) => {
-            bail!("--format {} is for `events` only", if f == OutputFormat::Ecs { "ecs" } else { "timesketch" })
-        }
+        OutputFormat::Ecs if matches!(args.command, Command::Detect { .. }) => Format::Json,
+        OutputFormat::Ecs => bail!("--format ecs is for `events` and `detect` only"),
+        OutputFormat::Timesketch => bail!("--format timesketch is for `events` only"),
     };
     let store_path = args.store.clone();
     let stdout = io::stdout();
@@ -173,6 +173,17 @@ pub fn run(args: Args) -> Result<()> {
                 );
             }
             match (fmt, show_alerts) {
+                // NDJSON: the cases, then every alert, one document a line.
+                _ if event_format == OutputFormat::Ecs => {
+                    for c in &found.cases {
+                        serde_json::to_writer(&mut out, &crate::export::ecs_case(c))?;
+                        out.write_all(b"\n")?;
+                    }
+                    for a in &found.alerts {
+                        serde_json::to_writer(&mut out, &crate::export::ecs_alert(a))?;
+                        out.write_all(b"\n")?;
+                    }
+                }
                 (Format::Json, _) => print_detection(&mut out, &found)?,
                 (_, true) => print_alerts(&mut out, fmt, &found.alerts)?,
                 (_, false) => print_cases(&mut out, fmt, &found)?,
