@@ -130,7 +130,9 @@ pub(crate) fn judge_service_accounts(
             let mut fired: Vec<i64> = ks.iter().map(|&k| day_of(alerts[k].1.start_ms)).collect();
             fired.sort_unstable();
             fired.dedup();
-            if fired.len() < 2 || (fired.len() as f64) < c.routine_share * days {
+            // Two days make a routine; a window of one day has only the one (a daily detect run).
+            let min_days = if p.window_days.len() > 1 { 2 } else { 1 };
+            if fired.len() < min_days || (fired.len() as f64) < c.routine_share * days {
                 continue;
             }
             routine.push(d);
@@ -535,6 +537,24 @@ mod tests {
         assert_eq!(got, vec![("alice", 29.3), ("svc-sync", 11.0)]);
         assert_eq!(cases[1].alerts.len(), 12);
         assert!(cases[1].why.contains("(10 routine alerts of a service account weigh nothing)"), "{}", cases[1].why);
+    }
+
+    #[test]
+    fn a_one_day_window_still_knows_the_routine() {
+        let c = CasesConfig { service_accounts: vec!["svc".into()], ..CasesConfig::default() };
+        let mut alerts: Vec<(u32, Alert)> = (0..5).map(|_| (0, alert(ApiCrawl, High, 0, 10.0, 5.0))).collect();
+        let day = [profile(1, 500)];
+        let refs = [ActorRef { user: "svc", ip: None, profile: &day[0] }];
+        let svc = judge_service_accounts(&c, &refs, &mut alerts);
+        assert_eq!(svc[0].routine, vec![ApiCrawl]);
+        assert!(alerts.iter().all(|(_, a)| a.severity == Low));
+        assert!(build(&c, &refs, &alerts).is_empty(), "its routine opens no case");
+        // Over more days, one day of alerts is not a routine.
+        let mut alerts: Vec<(u32, Alert)> = (0..5).map(|_| (0, alert(ApiCrawl, High, 0, 10.0, 5.0))).collect();
+        let week = [profile(2, 500)];
+        let refs = [ActorRef { user: "svc", ip: None, profile: &week[0] }];
+        assert!(judge_service_accounts(&c, &refs, &mut alerts)[0].routine.is_empty());
+        assert!(alerts.iter().all(|(_, a)| a.severity == High));
     }
 
     #[test]
