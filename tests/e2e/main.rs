@@ -11,5 +11,6 @@ mod idempotence;
 mod lake;
 mod recount;
 mod reparse;
+mod report;
 mod samples;
 mod sources;

@@ -213,6 +213,27 @@ pub enum Command {
         #[command(flatten)]
         time: Time,
     },
+    /// An investigation report: one self-contained HTML file (charts, tables, chain of custody)
+    /// about a person, a page, a space, or (with none) the whole site.
+    Report {
+        /// The person.
+        #[arg(long, conflicts_with_all = ["page", "space"])]
+        user: Option<String>,
+        /// The page (Confluence content id).
+        #[arg(long, conflicts_with = "space")]
+        page: Option<u64>,
+        /// The space key.
+        #[arg(long)]
+        space: Option<String>,
+        /// The HTML file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Leave out cases and alerts (detect over a year of a large site takes under a minute).
+        #[arg(long)]
+        no_detect: bool,
+        #[command(flatten)]
+        time: Time,
+    },
     /// Hand the events to a data lake (see sql/ for the questions in the lake's SQL).
     Export {
         #[command(subcommand)]

@@ -169,5 +169,23 @@ pub fn demo(dir: &Path, users: u32, days: u32, out: &mut dyn Write) -> Result<()
         bytes(st.bytes_on_disk)
     )?;
     writeln!(out, "try: cargo run --release -- --store {} top-readers --space <KEY>", store_path.display())?;
+
+    // The investigation report of the top case's person, for the people who will not run a CLI.
+    let report = dir.join("report.html");
+    let subject =
+        found.cases.first().map_or(crate::report::Subject::Site, |c| crate::report::Subject::User(c.user.clone()));
+    let about = match &subject {
+        crate::report::Subject::User(u) => u.clone(),
+        _ => "the site".into(),
+    };
+    let o = crate::report::Options {
+        subject,
+        window: all,
+        window_text: "the whole store".into(),
+        store_path: store_path.display().to_string(),
+        detect: true,
+    };
+    let size = crate::report::write(&store, &o, &report)?;
+    writeln!(out, "report on {about} ({}): open {} in a browser", bytes(size), report.display())?;
     Ok(())
 }

@@ -4,6 +4,7 @@ mod cli;
 mod demo;
 mod export;
 mod output;
+mod report;
 mod run;
 
 use std::process::ExitCode;

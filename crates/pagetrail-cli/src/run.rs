@@ -189,6 +189,37 @@ pub fn run(args: Args) -> Result<()> {
                 (_, false) => print_cases(&mut out, fmt, &found)?,
             }
         }
+        Command::Report { user, page, space, out: file, no_detect, time } => {
+            let store = Store::open_reader(&store_path)?;
+            let subject = match (user, page, space) {
+                (Some(u), _, _) => crate::report::Subject::User(u),
+                (_, Some(n), _) => crate::report::Subject::Page(n),
+                (_, _, Some(k)) => crate::report::Subject::Space(k),
+                _ => crate::report::Subject::Site,
+            };
+            let mut given = Vec::new();
+            for (flag, v) in [("--from", &time.from), ("--to", &time.to), ("--last", &time.last)] {
+                if let Some(v) = v {
+                    given.push(format!("{flag} {v}"));
+                }
+            }
+            let window_text = if given.is_empty() { "the whole store".to_string() } else { given.join(" ") };
+            let o = crate::report::Options {
+                subject,
+                window: window(&time)?,
+                window_text,
+                store_path: store_path.display().to_string(),
+                detect: !no_detect,
+            };
+            let started = std::time::Instant::now();
+            let size = crate::report::write(&store, &o, &file)?;
+            eprintln!(
+                "wrote {} ({}) in {:.1} s; open it in a browser",
+                output::clean(&file.display().to_string()),
+                bytes(size),
+                started.elapsed().as_secs_f64()
+            );
+        }
         Command::Export { to: ExportTo::Parquet { dir, user, space, time } } => {
             let store = Store::open_reader(&store_path)?;
             let mut given = Vec::new();
