@@ -5,6 +5,7 @@ mod demo;
 mod export;
 mod output;
 mod report;
+mod rows;
 mod run;
 
 use std::process::ExitCode;

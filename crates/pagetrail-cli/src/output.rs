@@ -57,15 +57,15 @@ pub fn instant(ms: i64) -> String {
 
 /// A table with a header row; numeric columns (named in `right`) are right-aligned.
 pub struct Table {
-    headers: Vec<&'static str>,
+    headers: Vec<String>,
     right: Vec<bool>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    pub fn new(headers: &[(&'static str, bool)]) -> Self {
+    pub fn new(headers: &[(&str, bool)]) -> Self {
         Table {
-            headers: headers.iter().map(|h| h.0).collect(),
+            headers: headers.iter().map(|h| h.0.to_string()).collect(),
             right: headers.iter().map(|h| h.1).collect(),
             rows: Vec::new(),
         }

@@ -4,7 +4,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use pagetrail_core::time::{format_day, parse_instant, parse_span};
+use pagetrail_core::time::{parse_instant, parse_span};
 use pagetrail_core::{Action, ContextPath};
 use pagetrail_ingest::{expand_paths, IngestOptions, Ingester, Progress, Summary};
 use pagetrail_query::{By as QBy, EventFilter, ReaderRow, Target, Window};
@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::cli::{Args, By, Command, ExportTo, Format, GenVariant, OutputFormat, Time};
 use crate::output::{self, bytes, clean, count, instant, Table};
+use crate::rows;
 
 pub fn run(args: Args) -> Result<()> {
     let event_format = args.format;
@@ -556,158 +557,36 @@ fn window(t: &Time) -> Result<Window> {
 }
 
 fn print_readers(out: &mut dyn Write, fmt: Format, rows: &[ReaderRow], who: bool) -> Result<()> {
-    match (fmt, who) {
-        (Format::Json, false) => {
-            let rows: Vec<Value> = rows
-                .iter()
-                .map(|r| json!({"user": r.user, "distinct_pages": r.distinct_pages, "events": r.events, "bytes": r.bytes, "distinct_spaces": r.distinct_spaces}))
-                .collect();
-            writeln!(out, "{}", json!({ "rows": rows }))?;
-        }
-        (Format::Json, true) => {
-            let rows: Vec<Value> = rows
-                .iter()
-                .map(|r| {
-                    json!({"user": r.user, "events": r.events, "distinct_pages": r.distinct_pages, "bytes": r.bytes,
-                                "first_seen": instant(r.first_ms), "last_seen": instant(r.last_ms)})
-                })
-                .collect();
-            writeln!(out, "{}", json!({ "rows": rows }))?;
-        }
-        (Format::Csv, false) => output::csv(
-            out,
-            &["user", "distinct_pages", "events", "bytes", "distinct_spaces"],
-            rows.iter().map(|r| {
-                vec![
-                    r.user.clone(),
-                    r.distinct_pages.to_string(),
-                    r.events.to_string(),
-                    r.bytes.to_string(),
-                    r.distinct_spaces.to_string(),
-                ]
-            }),
-        )?,
-        (Format::Csv, true) => output::csv(
-            out,
-            &["user", "events", "distinct_pages", "bytes", "first_seen", "last_seen"],
-            rows.iter().map(|r| {
-                vec![
-                    r.user.clone(),
-                    r.events.to_string(),
-                    r.distinct_pages.to_string(),
-                    r.bytes.to_string(),
-                    instant(r.first_ms),
-                    instant(r.last_ms),
-                ]
-            }),
-        )?,
-        (Format::Table, false) => {
-            let mut t =
-                Table::new(&[("user", false), ("pages", true), ("events", true), ("bytes", true), ("spaces", true)]);
-            for r in rows {
-                t.row(vec![
-                    r.user.clone(),
-                    count(r.distinct_pages),
-                    count(r.events),
-                    bytes(r.bytes),
-                    count(r.distinct_spaces),
-                ]);
-            }
-            t.print(out)?;
-        }
-        (Format::Table, true) => {
-            let mut t = Table::new(&[
-                ("user", false),
-                ("events", true),
-                ("pages", true),
-                ("bytes", true),
-                ("first seen", false),
-                ("last seen", false),
-            ]);
-            for r in rows {
-                t.row(vec![
-                    r.user.clone(),
-                    count(r.events),
-                    count(r.distinct_pages),
-                    bytes(r.bytes),
-                    instant(r.first_ms),
-                    instant(r.last_ms),
-                ]);
-            }
-            t.print(out)?;
-        }
+    if who {
+        rows::print_rows(out, fmt, &rows.iter().map(rows::WhoRead::from).collect::<Vec<_>>())
+    } else {
+        rows::print_rows(out, fmt, &rows.iter().map(rows::TopReader::from).collect::<Vec<_>>())
     }
-    Ok(())
 }
 
 fn print_user(out: &mut dyn Write, fmt: Format, s: &pagetrail_query::UserSummary) -> Result<()> {
-    let days: Vec<Value> = s.days.iter().map(|d| json!({"day": format_day(d.day), "events": d.events, "distinct_pages": d.distinct_pages, "bytes": d.bytes})).collect();
-    let spaces: Vec<Value> = s
-        .spaces
-        .iter()
-        .map(|d| json!({"space": d.space, "events": d.events, "distinct_pages": d.distinct_pages, "bytes": d.bytes}))
-        .collect();
-    let sources: Vec<Value> = s
-        .sources
-        .iter()
-        .map(|d| json!({"ip": d.ip, "user_agent": d.user_agent, "events": d.events, "first_seen": instant(d.first_ms), "last_seen": instant(d.last_ms)}))
-        .collect();
+    let u = rows::User::from(s);
     match fmt {
-        Format::Json => writeln!(
-            out,
-            "{}",
-            json!({"user": s.user, "events": s.events, "distinct_pages": s.distinct_pages, "distinct_spaces": s.distinct_spaces,
-                   "bytes": s.bytes, "first_seen": s.first_ms.map(instant), "last_seen": s.last_ms.map(instant),
-                   "days": days, "spaces": spaces, "sources": sources})
-        )?,
-        Format::Csv => output::csv(
-            out,
-            &["day", "events", "distinct_pages", "bytes"],
-            s.days.iter().map(|d| {
-                vec![format_day(d.day), d.events.to_string(), d.distinct_pages.to_string(), d.bytes.to_string()]
-            }),
-        )?,
+        Format::Json => writeln!(out, "{}", serde_json::to_string(&u)?)?,
+        // One CSV table: the days (the other lists are in the JSON and the table).
+        Format::Csv => rows::print_flat(out, fmt, &u.days)?,
         Format::Table => {
             writeln!(
                 out,
                 "{}: {} reads of {} pages in {} spaces, {}; first {}, last {}\n",
-                clean(&s.user),
-                count(s.events),
-                count(s.distinct_pages),
-                count(s.distinct_spaces),
-                bytes(s.bytes),
-                s.first_ms.map_or("-".into(), instant),
-                s.last_ms.map_or("-".into(), instant)
+                clean(&u.user),
+                count(u.events),
+                count(u.distinct_pages),
+                count(u.distinct_spaces),
+                bytes(u.bytes),
+                u.first_seen.as_deref().unwrap_or("-"),
+                u.last_seen.as_deref().unwrap_or("-"),
             )?;
-            let mut t = Table::new(&[("space", false), ("events", true), ("pages", true), ("bytes", true)]);
-            for d in &s.spaces {
-                t.row(vec![d.space.clone(), count(d.events), count(d.distinct_pages), bytes(d.bytes)]);
-            }
-            t.print(out)?;
+            rows::print_flat(out, fmt, &u.spaces)?;
             writeln!(out)?;
-            let mut t = Table::new(&[("day", false), ("events", true), ("pages", true), ("bytes", true)]);
-            for d in &s.days {
-                t.row(vec![format_day(d.day), count(d.events), count(d.distinct_pages), bytes(d.bytes)]);
-            }
-            t.print(out)?;
+            rows::print_flat(out, fmt, &u.days)?;
             writeln!(out)?;
-            let mut t = Table::new(&[
-                ("ip", false),
-                ("events", true),
-                ("first seen", false),
-                ("last seen", false),
-                ("user agent", false),
-            ]);
-            for d in &s.sources {
-                t.row(vec![
-                    d.ip.clone(),
-                    count(d.events),
-                    instant(d.first_ms),
-                    instant(d.last_ms),
-                    d.user_agent.clone(),
-                ]);
-            }
-            t.print(out)?;
+            rows::print_flat(out, fmt, &u.sources)?;
         }
     }
     Ok(())
@@ -821,100 +700,14 @@ fn print_events(store: &Store, w: &Window, filter: &EventFilter, fmt: Format, ou
 }
 
 fn print_sources(out: &mut dyn Write, fmt: Format, recs: &[pagetrail_store::FileRecord]) -> Result<()> {
-    use pagetrail_ingest::custody::hex;
-    let when = |ms: i64| if ms == 0 { String::new() } else { instant(ms) };
-    let sha = |r: &pagetrail_store::FileRecord| r.sha256.map(|h| hex(&h)).unwrap_or_default();
-    match fmt {
-        Format::Json => {
-            let rows: Vec<Value> = recs
-                .iter()
-                .map(|r| {
-                    json!({"name": r.name, "format": r.format, "size": r.size, "consumed_bytes": r.offset, "lines": r.lines,
-                           "sha256": r.sha256.map(|h| hex(&h)), "first_ingest": (r.first_ingest_ms != 0).then(|| instant(r.first_ingest_ms)),
-                           "last_ingest": (r.last_ingest_ms != 0).then(|| instant(r.last_ingest_ms))})
-                })
-                .collect();
-            writeln!(out, "{}", json!({ "rows": rows }))?;
-        }
-        Format::Csv => output::csv(
-            out,
-            &["name", "format", "size", "consumed_bytes", "lines", "sha256", "first_ingest", "last_ingest"],
-            recs.iter().map(|r| {
-                vec![
-                    r.name.clone(),
-                    r.format.clone(),
-                    r.size.to_string(),
-                    r.offset.to_string(),
-                    r.lines.to_string(),
-                    sha(r),
-                    when(r.first_ingest_ms),
-                    when(r.last_ingest_ms),
-                ]
-            }),
-        )?,
-        Format::Table => {
-            let mut t = Table::new(&[
-                ("name", false),
-                ("format", false),
-                ("lines", true),
-                ("consumed", true),
-                ("sha256", false),
-                ("last ingest", false),
-            ]);
-            for r in recs {
-                t.row(vec![
-                    r.name.clone(),
-                    r.format.clone(),
-                    count(r.lines),
-                    bytes(r.offset),
-                    sha(r),
-                    when(r.last_ingest_ms),
-                ]);
-            }
-            t.print(out)?;
-        }
-    }
-    Ok(())
+    rows::print_rows(out, fmt, &recs.iter().map(rows::SourceFile::from).collect::<Vec<_>>())
 }
 
 type VerifyRow = (String, pagetrail_ingest::custody::Verdict, Option<pagetrail_store::FileRecord>);
 
 fn print_verdicts(out: &mut dyn Write, fmt: Format, rows: &[VerifyRow]) -> Result<()> {
-    use pagetrail_ingest::custody::hex;
-    let detail = |v: &pagetrail_ingest::custody::Verdict, r: &Option<pagetrail_store::FileRecord>| match (v, r) {
-        (pagetrail_ingest::custody::Verdict::Shorter { have }, Some(r)) => {
-            format!("{} bytes, {} were ingested", have, r.offset)
-        }
-        (_, Some(r)) => format!("first {} bytes, as ingested under {}", r.offset, r.name),
-        (_, None) => String::new(),
-    };
-    match fmt {
-        Format::Json => {
-            for (f, v, r) in rows {
-                let sha = r.as_ref().and_then(|r| r.sha256).map(|h| hex(&h));
-                let name = r.as_ref().map(|r| r.name.clone());
-                let ingested = r.as_ref().map(|r| r.offset);
-                writeln!(
-                    out,
-                    "{}",
-                    json!({"file": f, "verdict": v.as_str(), "ingested_as": name, "ingested_bytes": ingested, "sha256": sha})
-                )?;
-            }
-        }
-        Format::Csv => output::csv(
-            out,
-            &["file", "verdict", "detail"],
-            rows.iter().map(|(f, v, r)| vec![f.clone(), v.as_str().to_owned(), detail(v, r)]),
-        )?,
-        Format::Table => {
-            let mut t = Table::new(&[("file", false), ("verdict", false), ("detail", false)]);
-            for (f, v, r) in rows {
-                t.row(vec![f.clone(), v.as_str().to_owned(), detail(v, r)]);
-            }
-            t.print(out)?;
-        }
-    }
-    Ok(())
+    let rows: Vec<rows::Verified> = rows.iter().map(|(f, v, r)| rows::Verified::new(f, v, r)).collect();
+    rows::print_lines(out, fmt, &rows)
 }
 
 /// `events` as documents for other tools, one a line: ECS for Elastic and Splunk, or
