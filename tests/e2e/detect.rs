@@ -111,7 +111,7 @@ fn planted_incidents_are_found_and_false_alarms_are_rare() {
     assert!(note.contains("note: svc-integration looks like a service account"), "{note}");
     let o = pagetrail_tests::run(&store, &["detect", "--alerts"]);
     let table = String::from_utf8_lossy(&o.stdout);
-    assert!(table.starts_with("SEVERITY") && table.lines().count() > alerts.len(), "--alerts lists every alert");
+    assert!(table.starts_with("DETECTOR") && table.lines().count() > alerts.len(), "--alerts lists every alert");
 }
 
 /// The daily digests stand for the raw events: over windows with and without history, one

@@ -457,11 +457,12 @@ fn hostile_text_in_csv_and_on_terminals() {
     }
 }
 
-/// Point 10: the release binary is of a normal size (RocksDB's debug info made it 462 MB).
+/// Point 10: the release binary is of a normal size (RocksDB's debug info made it 462 MB). It
+/// was 23.6 MB before the Parquet writer (arrow-rs) and 31.8 MB with it.
 #[test]
 fn the_release_binary_is_small() {
     let size = std::fs::metadata(bin()).unwrap().len();
-    assert!(size <= 30 << 20, "{} is {size} bytes", bin().display());
+    assert!(size <= 40 << 20, "{} is {size} bytes", bin().display());
 }
 
 /// Point 9: CI's libclang check takes what bindgen loads, never libclang-cpp alone.

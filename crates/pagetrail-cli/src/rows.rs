@@ -211,6 +211,226 @@ pub fn print_lines<T: Serialize + Default>(out: &mut dyn Write, fmt: Format, row
     }
 }
 
+/// One event of `events` (contract §1). JSON nests `file` and `line` as `source` and adds the
+/// source's own fields as `extra` ([`Event::json`]); CSV and the table show the row as it is.
+#[derive(Debug, Default, Serialize)]
+pub struct Event {
+    pub ts: String,
+    pub user: String,
+    pub action: String,
+    pub page_id: Option<u64>,
+    pub space: Option<String>,
+    pub title: Option<String>,
+    pub status: u16,
+    pub bytes: u64,
+    pub duration_ms: u32,
+    pub ip: String,
+    pub user_agent: String,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub referer: String,
+    pub file: String,
+    pub line: u64,
+    #[serde(skip)]
+    pub extra: String,
+}
+
+impl From<pagetrail_query::EventOut> for Event {
+    fn from(e: pagetrail_query::EventOut) -> Self {
+        Event {
+            ts: instant(e.ts_ms),
+            user: e.user,
+            action: e.action.as_str().to_string(),
+            page_id: e.page_id,
+            space: e.space,
+            title: e.title,
+            status: e.status,
+            bytes: e.bytes,
+            duration_ms: e.duration_ms,
+            ip: e.ip,
+            user_agent: e.user_agent,
+            method: e.method,
+            path: e.path,
+            query: e.query,
+            referer: e.referer,
+            file: e.file,
+            line: e.line,
+            extra: e.extra,
+        }
+    }
+}
+
+impl Event {
+    /// Contract §4: the row's fields, with `source` as `{"file","line"}` and, for sources other
+    /// than access logs, their own fields as `extra`.
+    pub fn json(&self) -> Result<serde_json::Value> {
+        let mut v = serde_json::to_value(self)?;
+        if let Some(m) = v.as_object_mut() {
+            let file = m.remove("file").unwrap_or_default();
+            let line = m.remove("line").unwrap_or_default();
+            m.insert("source".into(), serde_json::json!({ "file": file, "line": line }));
+            if let Ok(extra @ serde_json::Value::Object(_)) = serde_json::from_str(&self.extra) {
+                m.insert("extra".into(), extra);
+            }
+        }
+        Ok(v)
+    }
+}
+
+/// A line `rejects` kept: where it was, why, and the line as read.
+#[derive(Debug, Default, Serialize)]
+pub struct Reject {
+    pub file: String,
+    pub line: u64,
+    pub reason: String,
+    pub raw: String,
+}
+
+/// `stats` (contract §4).
+#[derive(Debug, Default, Serialize)]
+pub struct Stats {
+    pub events: u64,
+    pub reads: u64,
+    pub users: u64,
+    pub pages: u64,
+    pub spaces: u64,
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub bytes_on_disk: u64,
+}
+
+/// `ingest` (contract §4).
+#[derive(Debug, Default, Serialize)]
+pub struct Ingested {
+    pub files: u64,
+    pub lines: u64,
+    pub events: u64,
+    pub reads: u64,
+    pub noise: u64,
+    pub rejected: u64,
+    pub duplicates: u64,
+    pub skipped: u64,
+    pub seconds: f64,
+}
+
+/// A case of `detect` as CSV and table cells: the keys of the contract's case JSON (the
+/// detect crate's `impl Serialize for Case`), with the detectors joined by commas; a test holds
+/// the two to the same keys.
+#[derive(Debug, Default, Serialize)]
+pub struct CaseRow {
+    pub user: String,
+    pub rank: u32,
+    pub score: f64,
+    pub severity: String,
+    pub start: String,
+    pub end: String,
+    pub detectors: String,
+    pub alerts: usize,
+    pub why: String,
+}
+
+impl From<&pagetrail_detect::Case> for CaseRow {
+    fn from(c: &pagetrail_detect::Case) -> Self {
+        CaseRow {
+            user: match &c.ip {
+                Some(ip) => format!("{} ({ip})", c.user),
+                None => c.user.clone(),
+            },
+            rank: c.rank,
+            score: c.score,
+            severity: c.severity.as_str().into(),
+            start: instant(c.start_ms),
+            end: instant(c.end_ms),
+            detectors: c.detectors.iter().map(|d| d.name()).collect::<Vec<_>>().join(","),
+            alerts: c.alerts.len(),
+            why: c.why.clone(),
+        }
+    }
+}
+
+/// An alert of `detect --alerts` as CSV and table cells: the keys of the contract's alert JSON,
+/// with the evidence as JSON text (CSV) or a summary (table).
+#[derive(Debug, Default, Serialize)]
+pub struct AlertRow {
+    pub detector: String,
+    pub user: String,
+    pub severity: String,
+    pub start: String,
+    pub end: String,
+    pub value: f64,
+    pub threshold: f64,
+    pub evidence: String,
+}
+
+impl AlertRow {
+    /// `summary`: the evidence for people (the table) rather than as JSON (CSV).
+    pub fn new(a: &pagetrail_detect::Alert, summary: bool) -> Result<AlertRow> {
+        let e = &a.evidence;
+        let evidence = if summary {
+            let mut ev: Vec<String> = e.counts.iter().map(|(k, v)| format!("{k}={}", count(*v))).collect();
+            if let Some(b) = &e.baseline {
+                ev.push(format!("{} {:.1}±{:.1} over {} days", b.method, b.center, b.spread, b.days));
+            }
+            if let Some(p) = e.example_pages.first() {
+                ev.push(format!("e.g. {p}"));
+            }
+            ev.push(format!("from {}:{}", e.first_source.0, e.first_source.1));
+            ev.join("; ")
+        } else {
+            serde_json::to_string(e)?
+        };
+        Ok(AlertRow {
+            detector: a.detector.name().into(),
+            user: a.user.clone(),
+            severity: a.severity.as_str().into(),
+            start: instant(a.start_ms),
+            end: instant(a.end_ms),
+            value: a.value,
+            threshold: a.threshold,
+            evidence,
+        })
+    }
+}
+
+/// One answer that is a single object: JSON object, a one-row CSV, or a two-column table.
+pub fn print_record<T: Serialize + Default>(out: &mut dyn Write, fmt: Format, row: &T) -> Result<()> {
+    match fmt {
+        Format::Json => {
+            serde_json::to_writer(&mut *out, row)?;
+            writeln!(out)?;
+        }
+        Format::Csv => print_flat(out, fmt, std::slice::from_ref(row))?,
+        Format::Table => {
+            let (head, values) = fields(row)?;
+            let mut t = Table::new(&[("", false), ("", true)]);
+            for (f, v) in head.iter().zip(&values) {
+                t.row(vec![heading(f), if v.is_empty() { "-".into() } else { shown(f, v) }]);
+            }
+            t.print(out)?;
+        }
+    }
+    Ok(())
+}
+
+/// A table of some of the rows' fields, by name (a narrower view for people).
+pub fn print_columns<T: Serialize + Default>(out: &mut dyn Write, rows: &[T], columns: &[&str]) -> Result<()> {
+    let (head, _) = fields(&T::default())?;
+    let idx: Vec<usize> = columns
+        .iter()
+        .map(|c| head.iter().position(|h| h == c).ok_or_else(|| anyhow::anyhow!("no field `{c}` in this answer")))
+        .collect::<Result<_>>()?;
+    let names: Vec<String> = columns.iter().map(|c| heading(c)).collect();
+    let cols: Vec<(&str, bool)> = names.iter().zip(columns).map(|(n, f)| (n.as_str(), is_number(f))).collect();
+    let mut t = Table::new(&cols);
+    for r in rows {
+        let (_, v) = fields(r)?;
+        t.row(idx.iter().zip(columns).map(|(&i, f)| shown(f, &v[i])).collect());
+    }
+    t.print(out)?;
+    Ok(())
+}
+
 /// A flat row's field names and values as text, in declaration order (the csv crate's
 /// serializer flattens a struct into exactly that).
 fn fields<T: Serialize>(row: &T) -> Result<(Vec<String>, Vec<String>)> {
@@ -231,6 +451,13 @@ fn is_count(field: &str) -> bool {
     matches!(field, "events" | "distinct_pages" | "distinct_spaces" | "reads" | "lines" | "rank" | "alerts")
 }
 
+/// Right-aligned in tables.
+fn is_number(field: &str) -> bool {
+    is_count(field)
+        || is_size(field)
+        || matches!(field, "score" | "value" | "threshold" | "line" | "status" | "page_id")
+}
+
 fn is_size(field: &str) -> bool {
     matches!(field, "bytes" | "size" | "consumed_bytes" | "ingested_bytes")
 }
@@ -244,6 +471,9 @@ fn heading(field: &str) -> String {
 }
 
 fn shown(field: &str, v: &str) -> String {
+    if field == "raw" && v.chars().count() > 100 {
+        return v.chars().take(100).collect();
+    }
     match v.parse::<u64>() {
         Ok(n) if is_size(field) => bytes(n),
         Ok(n) if is_count(field) => count(n),
@@ -265,8 +495,7 @@ pub fn print_flat<T: Serialize + Default>(out: &mut dyn Write, fmt: Format, rows
         }
         _ => {
             let names: Vec<String> = head.iter().map(|f| heading(f)).collect();
-            let cols: Vec<(&str, bool)> =
-                names.iter().zip(&head).map(|(n, f)| (n.as_str(), is_count(f) || is_size(f))).collect();
+            let cols: Vec<(&str, bool)> = names.iter().zip(&head).map(|(n, f)| (n.as_str(), is_number(f))).collect();
             let mut t = Table::new(&cols);
             for v in values {
                 t.row(head.iter().zip(&v).map(|(f, x)| shown(f, x)).collect());
@@ -324,5 +553,27 @@ mod tests {
         let mut empty = Vec::new();
         print_flat::<WhoRead>(&mut empty, Format::Csv, &[]).unwrap();
         assert_eq!(String::from_utf8(empty).unwrap(), "user,events,distinct_pages,bytes,first_seen,last_seen\n");
+    }
+
+    /// The flat rows of detect carry exactly the contract JSON's keys, in its order.
+    #[test]
+    fn case_and_alert_rows_have_the_contract_keys() {
+        let (case_head, _) = fields(&CaseRow::default()).unwrap();
+        assert_eq!(case_head, ["user", "rank", "score", "severity", "start", "end", "detectors", "alerts", "why"]);
+        let (alert_head, _) = fields(&AlertRow::default()).unwrap();
+        assert_eq!(alert_head, ["detector", "user", "severity", "start", "end", "value", "threshold", "evidence"]);
+        let a = pagetrail_detect::Alert {
+            detector: pagetrail_detect::Detector::Burst,
+            user: "u".into(),
+            severity: pagetrail_detect::Severity::High,
+            start_ms: 0,
+            end_ms: 1000,
+            value: 600.0,
+            threshold: 500.0,
+            evidence: Default::default(),
+        };
+        let json = serde_json::to_string(&a).unwrap();
+        let at: Vec<usize> = alert_head.iter().map(|k| json.find(&format!("\"{k}\":")).unwrap()).collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{json}");
     }
 }

@@ -9,7 +9,7 @@ use pagetrail_core::{Action, ContextPath};
 use pagetrail_ingest::{expand_paths, IngestOptions, Ingester, Progress, Summary};
 use pagetrail_query::{By as QBy, EventFilter, ReaderRow, Target, Window};
 use pagetrail_store::{rejects, Cf, Dict, DictKind, Store};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::cli::{Args, By, Command, ExportTo, Format, GenVariant, OutputFormat, Time};
 use crate::output::{self, bytes, clean, count, instant, Table};
@@ -264,56 +264,33 @@ pub fn run(args: Args) -> Result<()> {
                 eprintln!("pagetrail: warning: {w}");
             }
             let s = pagetrail_query::stats(&store)?;
-            let first = s.first_ms.map(instant);
-            let last = s.last_ms.map(instant);
-            match fmt {
-                Format::Json => writeln!(
-                    out,
-                    "{}",
-                    json!({"events": s.events, "reads": s.reads, "users": s.users, "pages": s.pages, "spaces": s.spaces,
-                           "first": first, "last": last, "bytes_on_disk": s.bytes_on_disk})
-                )?,
-                Format::Csv => output::csv(
-                    &mut out,
-                    &["events", "reads", "users", "pages", "spaces", "first", "last", "bytes_on_disk"],
-                    [vec![
-                        s.events.to_string(),
-                        s.reads.to_string(),
-                        s.users.to_string(),
-                        s.pages.to_string(),
-                        s.spaces.to_string(),
-                        first.clone().unwrap_or_default(),
-                        last.clone().unwrap_or_default(),
-                        s.bytes_on_disk.to_string(),
-                    ]],
-                )?,
-                Format::Table => {
-                    let mut t = Table::new(&[("", false), ("", true)]);
-                    for (k, v) in [
-                        ("events", count(s.events)),
-                        ("reads", count(s.reads)),
-                        ("lines", count(s.lines)),
-                        ("noise", count(s.noise)),
-                        ("rejected", count(s.rejected)),
-                        ("users", count(s.users)),
-                        ("pages", count(s.pages)),
-                        ("spaces", count(s.spaces)),
-                        ("first", first.unwrap_or_else(|| "-".into())),
-                        ("last", last.unwrap_or_else(|| "-".into())),
-                        ("on disk", bytes(s.bytes_on_disk)),
-                    ] {
-                        t.row(vec![k.into(), v]);
-                    }
-                    t.print(&mut out)?;
-                    writeln!(out)?;
-                    let mut t = Table::new(&[("column family", false), ("sst bytes", true), ("per event", true)]);
-                    for cf in Cf::ALL {
-                        let b = store.cf_bytes(cf);
-                        let per = if s.events > 0 { format!("{:.2}", b as f64 / s.events as f64) } else { "-".into() };
-                        t.row(vec![cf.name().into(), count(b), per]);
-                    }
-                    t.print(&mut out)?;
+            let st = rows::Stats {
+                events: s.events,
+                reads: s.reads,
+                users: s.users,
+                pages: s.pages,
+                spaces: s.spaces,
+                first: s.first_ms.map(instant),
+                last: s.last_ms.map(instant),
+                bytes_on_disk: s.bytes_on_disk,
+            };
+            rows::print_record(&mut out, fmt, &st)?;
+            if fmt == Format::Table {
+                // What ingest read besides the events (counted, not in the JSON's contract shape).
+                let mut t = Table::new(&[("", false), ("", true)]);
+                for (k, v) in [("lines", s.lines), ("noise", s.noise), ("rejected", s.rejected)] {
+                    t.row(vec![k.into(), count(v)]);
                 }
+                writeln!(out)?;
+                t.print(&mut out)?;
+                writeln!(out)?;
+                let mut t = Table::new(&[("column family", false), ("sst bytes", true), ("per event", true)]);
+                for cf in Cf::ALL {
+                    let b = store.cf_bytes(cf);
+                    let per = if s.events > 0 { format!("{:.2}", b as f64 / s.events as f64) } else { "-".into() };
+                    t.row(vec![cf.name().into(), count(b), per]);
+                }
+                t.print(&mut out)?;
             }
         }
         Command::Sources => {
@@ -489,48 +466,38 @@ pub fn ingest(store: &Store, paths: &[std::path::PathBuf], opts: IngestOptions) 
 }
 
 fn print_summary(out: &mut dyn Write, fmt: Format, s: &Summary, secs: f64) -> Result<()> {
-    let secs = (secs * 1000.0).round() / 1000.0;
+    let r = rows::Ingested {
+        files: s.files,
+        lines: s.lines,
+        events: s.events,
+        reads: s.reads,
+        noise: s.noise,
+        rejected: s.rejected,
+        duplicates: s.duplicates,
+        skipped: s.skipped,
+        seconds: (secs * 1000.0).round() / 1000.0,
+    };
     match fmt {
-        Format::Json => writeln!(
-            out,
-            "{}",
-            json!({"files": s.files, "lines": s.lines, "events": s.events, "reads": s.reads, "noise": s.noise,
-                   "rejected": s.rejected, "duplicates": s.duplicates, "skipped": s.skipped, "seconds": secs})
-        )?,
-        Format::Csv => output::csv(
-            out,
-            &["files", "lines", "events", "reads", "noise", "rejected", "duplicates", "skipped", "seconds"],
-            [vec![
-                s.files.to_string(),
-                s.lines.to_string(),
-                s.events.to_string(),
-                s.reads.to_string(),
-                s.noise.to_string(),
-                s.rejected.to_string(),
-                s.duplicates.to_string(),
-                s.skipped.to_string(),
-                secs.to_string(),
-            ]],
-        )?,
         Format::Table => {
-            let rate = if secs > 0.0 { (s.lines as f64 / secs) as u64 } else { 0 };
+            let rate = if r.seconds > 0.0 { (r.lines as f64 / r.seconds) as u64 } else { 0 };
             writeln!(
                 out,
                 "ingested {} files{}: {} lines ({} events, {} reads, {} noise, {} rejected, {} already stored) in {:.1} s, {} lines/s",
-                count(s.files),
-                if s.skipped > 0 { format!(" ({} skipped: no known format)", count(s.skipped)) } else { String::new() },
-                count(s.lines),
-                count(s.events),
-                count(s.reads),
-                count(s.noise),
-                count(s.rejected),
-                count(s.duplicates),
-                secs,
+                count(r.files),
+                if r.skipped > 0 { format!(" ({} skipped: no known format)", count(r.skipped)) } else { String::new() },
+                count(r.lines),
+                count(r.events),
+                count(r.reads),
+                count(r.noise),
+                count(r.rejected),
+                count(r.duplicates),
+                r.seconds,
                 count(rate)
-            )?
+            )?;
+            Ok(())
         }
+        _ => rows::print_record(out, fmt, &r),
     }
-    Ok(())
 }
 
 fn window(t: &Time) -> Result<Window> {
@@ -593,93 +560,17 @@ fn print_user(out: &mut dyn Write, fmt: Format, s: &pagetrail_query::UserSummary
 }
 
 fn print_events(store: &Store, w: &Window, filter: &EventFilter, fmt: Format, out: &mut dyn Write) -> Result<()> {
-    let headers = [
-        "ts",
-        "user",
-        "action",
-        "page_id",
-        "space",
-        "title",
-        "status",
-        "bytes",
-        "duration_ms",
-        "ip",
-        "user_agent",
-        "method",
-        "path",
-        "query",
-        "referer",
-        "file",
-        "line",
-    ];
     let mut err = None;
-    let mut csv_rows = Vec::new();
-    let mut table = Table::new(&[
-        ("ts", false),
-        ("user", false),
-        ("action", false),
-        ("status", true),
-        ("bytes", true),
-        ("page", false),
-        ("path", false),
-        ("source", false),
-    ]);
+    let mut kept: Vec<rows::Event> = Vec::new();
     pagetrail_query::events(store, w, filter, |e| {
-        let res = match fmt {
-            Format::Json => {
-                let mut v = json!({"ts": instant(e.ts_ms), "user": e.user, "action": e.action.as_str(), "page_id": e.page_id, "space": e.space,
-                       "title": e.title, "status": e.status, "bytes": e.bytes, "duration_ms": e.duration_ms, "ip": e.ip,
-                       "user_agent": e.user_agent, "method": e.method, "path": e.path, "query": e.query, "referer": e.referer,
-                       "source": {"file": e.file, "line": e.line}});
-                // Sources other than access logs keep their own fields here.
-                if let Ok(extra @ Value::Object(_)) = serde_json::from_str::<Value>(&e.extra) {
-                    v["extra"] = extra;
-                }
-                writeln!(out, "{v}")
-            }
-            Format::Csv => {
-                csv_rows.push(vec![
-                    instant(e.ts_ms),
-                    e.user,
-                    e.action.to_string(),
-                    e.page_id.map(|p| p.to_string()).unwrap_or_default(),
-                    e.space.unwrap_or_default(),
-                    e.title.unwrap_or_default(),
-                    e.status.to_string(),
-                    e.bytes.to_string(),
-                    e.duration_ms.to_string(),
-                    e.ip,
-                    e.user_agent,
-                    e.method,
-                    e.path,
-                    e.query,
-                    e.referer,
-                    e.file,
-                    e.line.to_string(),
-                ]);
-                Ok(())
-            }
-            Format::Table => {
-                let page = match (e.page_id, &e.space, &e.title) {
-                    (Some(id), _, _) => id.to_string(),
-                    (None, Some(s), Some(t)) => format!("{s}/{t}"),
-                    (None, Some(s), None) => s.clone(),
-                    _ => String::new(),
-                };
-                let path = if e.query.is_empty() { e.path } else { format!("{}?{}", e.path, e.query) };
-                table.row(vec![
-                    instant(e.ts_ms),
-                    e.user,
-                    e.action.to_string(),
-                    e.status.to_string(),
-                    count(e.bytes),
-                    page,
-                    path,
-                    format!("{}:{}", e.file, e.line),
-                ]);
-                Ok(())
-            }
-        };
+        let row = rows::Event::from(e);
+        if fmt != Format::Json {
+            // CSV and the table are printed whole (column widths, one header).
+            kept.push(row);
+            return true;
+        }
+        // JSON Lines stream: a year of a site is millions of events.
+        let res = row.json().and_then(|v| Ok(writeln!(out, "{v}")?));
         match res {
             Ok(()) => true,
             Err(e) => {
@@ -689,11 +580,16 @@ fn print_events(store: &Store, w: &Window, filter: &EventFilter, fmt: Format, ou
         }
     })?;
     if let Some(e) = err {
-        return Err(e.into());
+        return Err(e);
     }
     match fmt {
-        Format::Csv => output::csv(out, &headers, csv_rows)?,
-        Format::Table => table.print(out)?,
+        Format::Csv => rows::print_flat(out, fmt, &kept)?,
+        // A narrower view for people; `--format csv` has every field.
+        Format::Table => rows::print_columns(
+            out,
+            &kept,
+            &["ts", "user", "action", "status", "bytes", "page_id", "space", "title", "path", "query", "file", "line"],
+        )?,
         Format::Json => {}
     }
     Ok(())
@@ -747,26 +643,9 @@ fn print_rejects(store: &Store, file: Option<&str>, fmt: Format, out: &mut dyn W
         let name = String::from_utf8_lossy(files.name(fid).unwrap_or(b"?")).into_owned();
         rows.push((name, line, reason, String::from_utf8_lossy(&raw).into_owned()));
     }
-    match fmt {
-        Format::Json => {
-            for (f, l, r, raw) in rows {
-                writeln!(out, "{}", json!({"file": f, "line": l, "reason": r, "raw": raw}))?;
-            }
-        }
-        Format::Csv => output::csv(
-            out,
-            &["file", "line", "reason", "raw"],
-            rows.into_iter().map(|(f, l, r, raw)| vec![f, l.to_string(), r, raw]),
-        )?,
-        Format::Table => {
-            let mut t = Table::new(&[("file", false), ("line", true), ("reason", false), ("raw", false)]);
-            for (f, l, r, raw) in rows {
-                let short: String = raw.chars().take(100).collect();
-                t.row(vec![f, l.to_string(), r, short]);
-            }
-            t.print(out)?;
-        }
-    }
+    let rows: Vec<rows::Reject> =
+        rows.into_iter().map(|(file, line, reason, raw)| rows::Reject { file, line, reason, raw }).collect();
+    rows::print_lines(out, fmt, &rows)?;
     Ok(())
 }
 
@@ -792,101 +671,26 @@ fn print_detection(out: &mut dyn Write, found: &pagetrail_detect::Detection) -> 
 }
 
 fn print_cases(out: &mut dyn Write, fmt: Format, found: &pagetrail_detect::Detection) -> Result<()> {
-    let who = |c: &pagetrail_detect::Case| match &c.ip {
-        Some(ip) => format!("{} ({ip})", c.user),
-        None => c.user.clone(),
-    };
-    let detectors = |c: &pagetrail_detect::Case| c.detectors.iter().map(|d| d.name()).collect::<Vec<_>>().join(",");
-    let cols = ["rank", "score", "severity", "user", "start", "end", "detectors", "alerts", "why"];
-    let rows = found.cases.iter().map(|c| {
-        vec![
-            c.rank.to_string(),
-            format!("{:.1}", c.score),
-            c.severity.as_str().to_string(),
-            who(c),
-            instant(c.start_ms),
-            instant(c.end_ms),
-            detectors(c),
-            c.alerts.len().to_string(),
-            c.why.clone(),
-        ]
-    });
-    match fmt {
-        Format::Csv => output::csv(out, &cols, rows)?,
-        _ => {
-            let right = [true, true, false, false, false, false, false, true, false];
-            let heads: Vec<(&str, bool)> = cols.iter().copied().zip(right).collect();
-            let mut t = Table::new(&heads);
-            for r in rows {
-                t.row(r);
-            }
-            t.print(out)?;
-            writeln!(
-                out,
-                "{} cases from {} alerts; `pagetrail detect --alerts` lists every alert",
-                count(found.cases.len() as u64),
-                count(found.alerts.len() as u64)
-            )?;
-        }
+    let rows: Vec<rows::CaseRow> = found.cases.iter().map(rows::CaseRow::from).collect();
+    if fmt == Format::Csv {
+        return rows::print_flat(out, fmt, &rows);
+    }
+    // People read a ranking rank first.
+    let order = ["rank", "score", "severity", "user", "start", "end", "detectors", "alerts", "why"];
+    rows::print_columns(out, &rows, &order)?;
+    {
+        writeln!(
+            out,
+            "{} cases from {} alerts; `pagetrail detect --alerts` lists every alert",
+            count(found.cases.len() as u64),
+            count(found.alerts.len() as u64)
+        )?;
     }
     Ok(())
 }
 
 /// The alerts as CSV or a table (JSON prints them with the cases, [`print_detection`]).
 fn print_alerts(out: &mut dyn Write, fmt: Format, alerts: &[pagetrail_detect::Alert]) -> Result<()> {
-    match fmt {
-        Format::Csv => {
-            let rows = alerts
-                .iter()
-                .map(|a| {
-                    Ok(vec![
-                        a.detector.to_string(),
-                        a.user.clone(),
-                        a.severity.as_str().to_string(),
-                        instant(a.start_ms),
-                        instant(a.end_ms),
-                        a.value.to_string(),
-                        a.threshold.to_string(),
-                        serde_json::to_string(&a.evidence)?,
-                    ])
-                })
-                .collect::<Result<Vec<_>>>()?;
-            output::csv(out, &["detector", "user", "severity", "start", "end", "value", "threshold", "evidence"], rows)?
-        }
-        _ => {
-            let mut t = Table::new(&[
-                ("severity", false),
-                ("detector", false),
-                ("user", false),
-                ("start", false),
-                ("end", false),
-                ("value", true),
-                ("threshold", true),
-                ("evidence", false),
-            ]);
-            for a in alerts {
-                let e = &a.evidence;
-                let mut ev: Vec<String> = e.counts.iter().map(|(k, v)| format!("{k}={}", count(*v))).collect();
-                if let Some(b) = &e.baseline {
-                    ev.push(format!("{} {:.1}±{:.1} over {} days", b.method, b.center, b.spread, b.days));
-                }
-                if let Some(p) = e.example_pages.first() {
-                    ev.push(format!("e.g. {p}"));
-                }
-                ev.push(format!("from {}:{}", e.first_source.0, e.first_source.1));
-                t.row(vec![
-                    a.severity.as_str().into(),
-                    a.detector.name().into(),
-                    a.user.clone(),
-                    instant(a.start_ms),
-                    instant(a.end_ms),
-                    format!("{:.1}", a.value),
-                    format!("{:.1}", a.threshold),
-                    ev.join("; "),
-                ]);
-            }
-            t.print(out)?;
-        }
-    }
-    Ok(())
+    let rows = alerts.iter().map(|a| rows::AlertRow::new(a, fmt == Format::Table)).collect::<Result<Vec<_>>>()?;
+    rows::print_flat(out, fmt, &rows)
 }
