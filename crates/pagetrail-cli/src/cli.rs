@@ -11,7 +11,9 @@ const EXAMPLES: &str = "Examples:
   pagetrail who-read --title \"OPS/AWS Keys\"             who read the page where the keys were
   pagetrail user jsmith --from 2026-03-01               everything this account read since March
   pagetrail events --user jsmith --action download --format json
-  pagetrail detect --last 30d                           collection behaviour, explained";
+  pagetrail detect --last 30d                           cases of collection behaviour, ranked and explained
+  pagetrail report --user jsmith --last 90d --out jsmith.html   a report for people who do not run a CLI
+  pagetrail export parquet /lake/wiki                   the events for Spark, Trino, DuckDB (see sql/)";
 
 #[derive(Parser, Debug)]
 #[command(
