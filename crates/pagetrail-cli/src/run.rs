@@ -570,7 +570,9 @@ fn print_events(store: &Store, w: &Window, filter: &EventFilter, fmt: Format, ou
             return true;
         }
         // JSON Lines stream: a year of a site is millions of events.
-        let res = row.json().and_then(|v| Ok(writeln!(out, "{v}")?));
+        let res = serde_json::to_writer(&mut *out, &row.json())
+            .map_err(anyhow::Error::from)
+            .and_then(|()| Ok(out.write_all(b"\n")?));
         match res {
             Ok(()) => true,
             Err(e) => {
