@@ -1,5 +1,6 @@
 //! `pagetrail`: the command line over ingest, store and queries (contract §4).
 
+mod cells;
 mod cli;
 mod demo;
 mod export;

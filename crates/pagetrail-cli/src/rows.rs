@@ -1,6 +1,6 @@
 //! One `Serialize` row type per answer: its fields, in order, are the JSON object's keys, the
-//! CSV header and the table's columns, so the three cannot drift. Tables only show the values
-//! for people (thousands separators, human bytes), chosen by field name.
+//! CSV header and the table's columns (through `cells`), so the three cannot drift. Tables only
+//! show the values for people (thousands separators, human bytes), chosen by field name.
 
 use std::io::Write;
 
@@ -9,6 +9,7 @@ use pagetrail_core::time::format_day;
 use pagetrail_query::{DayRow, ReaderRow, SourceRow, SpaceRow, UserSummary};
 use serde::Serialize;
 
+use crate::cells::cells;
 use crate::cli::Format;
 use crate::output::{self, bytes, count, instant, Table};
 
@@ -435,7 +436,7 @@ pub fn print_record<T: Serialize + Default>(out: &mut dyn Write, fmt: Format, ro
         Format::Table => {
             let (head, values) = fields(row)?;
             let mut t = Table::new(&[("", false), ("", true)]);
-            for (f, v) in head.iter().zip(&values) {
+            for (f, v) in head.iter().zip(values) {
                 t.row(vec![heading(f), if v.is_empty() { "-".into() } else { shown(f, v) }]);
             }
             t.print(out)?;
@@ -446,35 +447,74 @@ pub fn print_record<T: Serialize + Default>(out: &mut dyn Write, fmt: Format, ro
 
 /// A table of some of the rows' fields, by name (a narrower view for people).
 pub fn print_columns<T: Serialize + Default>(out: &mut dyn Write, rows: &[T], columns: &[&str]) -> Result<()> {
-    let (head, _) = fields(&T::default())?;
-    let idx: Vec<usize> = columns
-        .iter()
-        .map(|c| head.iter().position(|h| h == c).ok_or_else(|| anyhow::anyhow!("no field `{c}` in this answer")))
-        .collect::<Result<_>>()?;
-    let names: Vec<String> = columns.iter().map(|c| heading(c)).collect();
-    let cols: Vec<(&str, bool)> = names.iter().zip(columns).map(|(n, f)| (n.as_str(), is_number(f))).collect();
-    let mut t = Table::new(&cols);
-    for r in rows {
-        let (_, v) = fields(r)?;
-        t.row(idx.iter().zip(columns).map(|(&i, f)| shown(f, &v[i])).collect());
-    }
-    t.print(out)?;
-    Ok(())
+    Collected::of(rows)?.print(out, Format::Table, Some(columns))
 }
 
-/// A flat row's field names and values as text, in declaration order (the csv crate's
-/// serializer flattens a struct into exactly that).
+/// A flat row's field names and values as text, in declaration order.
 fn fields<T: Serialize>(row: &T) -> Result<(Vec<String>, Vec<String>)> {
-    let mut w = csv::WriterBuilder::new().has_headers(true).from_writer(Vec::new());
-    w.serialize(row)?;
-    let data = w.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))?;
-    let mut r = csv::ReaderBuilder::new().has_headers(true).from_reader(&data[..]);
-    let head = r.headers()?.iter().map(String::from).collect();
-    let values = match r.records().next() {
-        Some(rec) => rec?.iter().map(String::from).collect(),
-        None => Vec::new(),
-    };
-    Ok((head, values))
+    let (names, values) = cells(row)?;
+    Ok((names.into_iter().map(String::from).collect(), values))
+}
+
+/// A row's values as text; `head` (from [`fields`] once per answer) names them in this order.
+fn values<T: Serialize>(head: &[String], row: &T) -> Result<Vec<String>> {
+    let (_, v) = cells(row)?;
+    anyhow::ensure!(v.len() == head.len(), "an answer row has {} fields, its header {}", v.len(), head.len());
+    Ok(v)
+}
+
+/// The text of an answer's rows, taken as they come: events are too many to keep as rows and
+/// as text at once.
+pub struct Collected {
+    head: Vec<String>,
+    values: Vec<Vec<String>>,
+}
+
+impl Collected {
+    pub fn new<T: Serialize + Default>() -> Result<Collected> {
+        Ok(Collected { head: fields(&T::default())?.0, values: Vec::new() })
+    }
+
+    fn of<T: Serialize + Default>(rows: &[T]) -> Result<Collected> {
+        let mut c = Collected::new::<T>()?;
+        for r in rows {
+            c.push(r)?;
+        }
+        Ok(c)
+    }
+
+    pub fn push<T: Serialize>(&mut self, row: &T) -> Result<()> {
+        self.values.push(values(&self.head, row)?);
+        Ok(())
+    }
+
+    /// CSV of every field, or a table of `columns` (every field when `None`).
+    pub fn print(self, out: &mut dyn Write, fmt: Format, columns: Option<&[&str]>) -> Result<()> {
+        if fmt == Format::Csv {
+            let h: Vec<&str> = self.head.iter().map(String::as_str).collect();
+            output::csv(out, &h, self.values)?;
+            return Ok(());
+        }
+        let columns: Vec<&str> = match columns {
+            Some(c) => c.to_vec(),
+            None => self.head.iter().map(String::as_str).collect(),
+        };
+        let idx: Vec<usize> = columns
+            .iter()
+            .map(|c| {
+                self.head.iter().position(|h| h == c).ok_or_else(|| anyhow::anyhow!("no field `{c}` in this answer"))
+            })
+            .collect::<Result<_>>()?;
+        let names: Vec<String> = columns.iter().map(|c| heading(c)).collect();
+        let cols: Vec<(&str, bool)> = names.iter().zip(&columns).map(|(n, f)| (n.as_str(), is_number(f))).collect();
+        let mut t = Table::new(&cols);
+        // Each row's text is taken as it goes into the table, so the two are not both held.
+        for mut v in self.values {
+            t.row(idx.iter().zip(&columns).map(|(&i, f)| shown(f, std::mem::take(&mut v[i]))).collect());
+        }
+        t.print(out)?;
+        Ok(())
+    }
 }
 
 /// Counts by field name: shown with thousands separators and right-aligned.
@@ -501,40 +541,20 @@ fn heading(field: &str) -> String {
     }
 }
 
-fn shown(field: &str, v: &str) -> String {
+fn shown(field: &str, v: String) -> String {
     if field == "raw" && v.chars().count() > 100 {
         return v.chars().take(100).collect();
     }
     match v.parse::<u64>() {
         Ok(n) if is_size(field) => bytes(n),
         Ok(n) if is_count(field) => count(n),
-        _ => v.to_string(),
+        _ => v,
     }
 }
 
 /// Prints flat rows as a table or CSV (header from the type even when there are no rows).
 pub fn print_flat<T: Serialize + Default>(out: &mut dyn Write, fmt: Format, rows: &[T]) -> Result<()> {
-    let (head, _) = fields(&T::default())?;
-    let mut values = Vec::with_capacity(rows.len());
-    for r in rows {
-        values.push(fields(r)?.1);
-    }
-    match fmt {
-        Format::Csv => {
-            let h: Vec<&str> = head.iter().map(String::as_str).collect();
-            output::csv(out, &h, values)?;
-        }
-        _ => {
-            let names: Vec<String> = head.iter().map(|f| heading(f)).collect();
-            let cols: Vec<(&str, bool)> = names.iter().zip(&head).map(|(n, f)| (n.as_str(), is_number(f))).collect();
-            let mut t = Table::new(&cols);
-            for v in values {
-                t.row(head.iter().zip(&v).map(|(f, x)| shown(f, x)).collect());
-            }
-            t.print(out)?;
-        }
-    }
-    Ok(())
+    Collected::of(rows)?.print(out, fmt, None)
 }
 
 /// `{"rows":[...]}`, or the table or CSV of the same rows.
@@ -565,6 +585,7 @@ mod tests {
         let (head, vals) = fields(&rows[0]).unwrap();
         assert_eq!(head, ["user", "distinct_pages", "events", "bytes", "distinct_spaces"]);
         assert_eq!(vals, ["=cmd", "1234", "5", "2000000", "2"]);
+        assert_eq!(values(&head, &rows[0]).unwrap(), vals, "values give what fields give");
         let json = serde_json::to_string(&rows[0]).unwrap();
         assert_eq!(json, r#"{"user":"=cmd","distinct_pages":1234,"events":5,"bytes":2000000,"distinct_spaces":2}"#);
         let mut csv = Vec::new();

@@ -561,18 +561,18 @@ fn print_user(out: &mut dyn Write, fmt: Format, s: &pagetrail_query::UserSummary
 
 fn print_events(store: &Store, w: &Window, filter: &EventFilter, fmt: Format, out: &mut dyn Write) -> Result<()> {
     let mut err = None;
-    let mut kept: Vec<rows::Event> = Vec::new();
+    // CSV and the table are printed whole (column widths, one header); JSON Lines stream: a
+    // year of a site is millions of events.
+    let mut kept = rows::Collected::new::<rows::Event>()?;
     pagetrail_query::events(store, w, filter, |e| {
         let row = rows::Event::from(e);
-        if fmt != Format::Json {
-            // CSV and the table are printed whole (column widths, one header).
-            kept.push(row);
-            return true;
-        }
-        // JSON Lines stream: a year of a site is millions of events.
-        let res = serde_json::to_writer(&mut *out, &row.json())
-            .map_err(anyhow::Error::from)
-            .and_then(|()| Ok(out.write_all(b"\n")?));
+        let res = if fmt == Format::Json {
+            serde_json::to_writer(&mut *out, &row.json())
+                .map_err(anyhow::Error::from)
+                .and_then(|()| Ok(out.write_all(b"\n")?))
+        } else {
+            kept.push(&row)
+        };
         match res {
             Ok(()) => true,
             Err(e) => {
@@ -585,16 +585,17 @@ fn print_events(store: &Store, w: &Window, filter: &EventFilter, fmt: Format, ou
         return Err(e);
     }
     match fmt {
-        Format::Csv => rows::print_flat(out, fmt, &kept)?,
+        Format::Csv => kept.print(out, fmt, None),
         // A narrower view for people; `--format csv` has every field.
-        Format::Table => rows::print_columns(
+        Format::Table => kept.print(
             out,
-            &kept,
-            &["ts", "user", "action", "status", "bytes", "page_id", "space", "title", "path", "query", "file", "line"],
-        )?,
-        Format::Json => {}
+            fmt,
+            Some(&[
+                "ts", "user", "action", "status", "bytes", "page_id", "space", "title", "path", "query", "file", "line",
+            ]),
+        ),
+        Format::Json => Ok(()),
     }
-    Ok(())
 }
 
 fn print_sources(out: &mut dyn Write, fmt: Format, recs: &[pagetrail_store::FileRecord]) -> Result<()> {
