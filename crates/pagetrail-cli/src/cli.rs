@@ -71,6 +71,16 @@ pub struct Time {
     pub last: Option<String>,
 }
 
+impl Time {
+    /// The window's options as given (`--from 2026-03-01`), for a record of what was asked.
+    pub fn given(&self) -> Vec<String> {
+        [("--from", &self.from), ("--to", &self.to), ("--last", &self.last)]
+            .into_iter()
+            .filter_map(|(flag, v)| v.as_ref().map(|v| format!("{flag} {v}")))
+            .collect()
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum ExportTo {
     /// Parquet for Spark, Trino, Athena, DuckDB: DIR/day=YYYY-MM-DD/part-N.parquet, zstd, rows

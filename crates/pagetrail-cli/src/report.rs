@@ -125,15 +125,6 @@ fn alerts_table(found: &pagetrail_detect::Detection, user: &str) -> Table {
         .iter()
         .take(100)
         .map(|a| {
-            let e = &a.evidence;
-            let mut ev: Vec<String> = e.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            if let Some(b) = &e.baseline {
-                ev.push(format!("{} {:.1}±{:.1} over {} days", b.method, b.center, b.spread, b.days));
-            }
-            if let Some(p) = e.example_pages.first() {
-                ev.push(format!("e.g. {p}"));
-            }
-            ev.push(format!("from {}:{}", e.first_source.0, e.first_source.1));
             let mut sev = Cell::text(a.severity.as_str());
             sev.mark = a.severity == pagetrail_detect::Severity::High;
             vec![
@@ -142,7 +133,7 @@ fn alerts_table(found: &pagetrail_detect::Detection, user: &str) -> Table {
                 Cell::text(instant(a.start_ms)),
                 Cell::text(format!("{:.1}", a.value)),
                 Cell::text(format!("{:.1}", a.threshold)),
-                Cell::text(ev.join("; ")),
+                Cell::text(crate::rows::evidence_summary(&a.evidence)),
             ]
         })
         .collect();

@@ -395,23 +395,24 @@ pub struct AlertRow {
     pub evidence: String,
 }
 
+/// An alert's evidence in one line for people: its counts, baseline, an example page and the
+/// source line of its first event.
+pub fn evidence_summary(e: &pagetrail_detect::Evidence) -> String {
+    let mut ev: Vec<String> = e.counts.iter().map(|(k, v)| format!("{k}={}", count(*v))).collect();
+    if let Some(b) = &e.baseline {
+        ev.push(format!("{} {:.1}±{:.1} over {} days", b.method, b.center, b.spread, b.days));
+    }
+    if let Some(p) = e.example_pages.first() {
+        ev.push(format!("e.g. {p}"));
+    }
+    ev.push(format!("from {}:{}", e.first_source.0, e.first_source.1));
+    ev.join("; ")
+}
+
 impl AlertRow {
     /// `summary`: the evidence for people (the table) rather than as JSON (CSV).
     pub fn new(a: &pagetrail_detect::Alert, summary: bool) -> Result<AlertRow> {
-        let e = &a.evidence;
-        let evidence = if summary {
-            let mut ev: Vec<String> = e.counts.iter().map(|(k, v)| format!("{k}={}", count(*v))).collect();
-            if let Some(b) = &e.baseline {
-                ev.push(format!("{} {:.1}±{:.1} over {} days", b.method, b.center, b.spread, b.days));
-            }
-            if let Some(p) = e.example_pages.first() {
-                ev.push(format!("e.g. {p}"));
-            }
-            ev.push(format!("from {}:{}", e.first_source.0, e.first_source.1));
-            ev.join("; ")
-        } else {
-            serde_json::to_string(e)?
-        };
+        let evidence = if summary { evidence_summary(&a.evidence) } else { serde_json::to_string(&a.evidence)? };
         Ok(AlertRow {
             detector: a.detector.name().into(),
             user: a.user.clone(),

@@ -198,12 +198,7 @@ pub fn run(args: Args) -> Result<()> {
                 (_, _, Some(k)) => crate::report::Subject::Space(k),
                 _ => crate::report::Subject::Site,
             };
-            let mut given = Vec::new();
-            for (flag, v) in [("--from", &time.from), ("--to", &time.to), ("--last", &time.last)] {
-                if let Some(v) = v {
-                    given.push(format!("{flag} {v}"));
-                }
-            }
+            let given = time.given();
             let window_text = if given.is_empty() { "the whole store".to_string() } else { given.join(" ") };
             let o = crate::report::Options {
                 subject,
@@ -223,13 +218,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         Command::Export { to: ExportTo::Parquet { dir, user, space, time } } => {
             let store = Store::open_reader(&store_path)?;
-            let mut given = Vec::new();
-            for (flag, v) in [("--from", &time.from), ("--to", &time.to), ("--last", &time.last)] {
-                if let Some(v) = v {
-                    given.push(format!("{flag} {v}"));
-                }
-            }
-            let spec = pagetrail_lake::Spec { window: given, user, space };
+            let spec = pagetrail_lake::Spec { window: time.given(), user, space };
             let started = std::time::Instant::now();
             let s = pagetrail_lake::export(&store, &dir, &window(&time)?, &spec)?;
             let secs = started.elapsed().as_secs_f64();

@@ -8,6 +8,7 @@
 //! the script block. The page counts the points each chart drew into `data-points`, and any
 //! script error into `body[data-errors]`, so a headless browser can check it.
 
+use pagetrail_core::time::format_day;
 use serde::Serialize;
 
 /// uPlot 1.6.32 (MIT, Leon Sorokin), from the npm package's `dist/`: 51 KB, no dependencies,
@@ -194,21 +195,11 @@ fn table_html(t: &Table, out: &mut String) {
 }
 
 fn day_text(secs: i64) -> String {
-    // Civil date from days since 1970 (Howard Hinnant's algorithm), to label chart tables.
-    let z = secs.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let hms = secs.rem_euclid(86_400);
+    let (day, hms) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     if hms == 0 {
-        format!("{y:04}-{m:02}-{d:02}")
+        format_day(day)
     } else {
-        format!("{y:04}-{m:02}-{d:02} {:02}:00", hms / 3600)
+        format!("{} {:02}:00", format_day(day), hms / 3600)
     }
 }
 
