@@ -127,8 +127,6 @@ struct ActorSummary {
     ip: Option<String>,
     /// Most-read space before the window (peer-group key), 0 = none.
     peer: u32,
-    /// (UTC day, distinct pages) of the window's days.
-    daily: Vec<(i64, u32)>,
     /// Days reaching the peer-outlier floor, with their evidence.
     peer_cands: Vec<(i64, u32, EvLite)>,
     new_space_days: Vec<NewSpaceDay>,
@@ -447,7 +445,6 @@ impl Engine {
             user: user.to_string(),
             ip: ip.clone(),
             peer: 0,
-            daily: Vec::new(),
             peer_cands: Vec::new(),
             new_space_days: Vec::new(),
             profile: profile(&a, daily.as_ref()),
@@ -457,7 +454,6 @@ impl Engine {
             summary.peer = novelty::most_read_space(ctx, &a);
         }
         if let (Some(dc), true) = (&daily, run.contains(Detector::PeerOutlier)) {
-            summary.daily = dc.win.clone();
             let floor = ctx.cfg.peer_outlier.min_distinct;
             for &(day, x) in dc.win.iter().filter(|(_, x)| *x >= floor) {
                 let reads = a.reads_between((day * DAY_MS).max(ctx.from), (day + 1) * DAY_MS);
@@ -542,7 +538,8 @@ impl Engine {
         let mut pop: IdMap<i64, Sums> = IdMap::default();
         let mut grp: IdMap<(u32, i64), Sums> = IdMap::default();
         for s in &self.actors {
-            for &(d, x) in &s.daily {
+            // The window's days: peer outliers run over everyone's, as cases do.
+            for &(d, x) in &s.profile.window_days {
                 add(pop.entry(d).or_default(), f64::from(x));
                 if s.peer != 0 {
                     add(grp.entry((s.peer, d)).or_default(), f64::from(x));
