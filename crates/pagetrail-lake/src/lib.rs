@@ -307,8 +307,13 @@ pub fn export(store: &Store, dir: &Path, window: &Window, spec: &Spec) -> Result
             }
             cur_day = day;
         }
-        let last = seen.entry(e.file.clone()).or_insert(0);
-        *last = (*last).max(e.line);
+        // A few files, millions of events: no key copy per event.
+        match seen.get_mut(&e.file) {
+            Some(last) => *last = (*last).max(e.line),
+            None => {
+                seen.insert(e.file.clone(), e.line);
+            }
+        }
         if m.lines.get(&e.file).is_some_and(|&done| e.line <= done) {
             sum.already += 1;
         } else {
