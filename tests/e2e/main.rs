@@ -1,5 +1,6 @@
 //! End-to-end tests of pagetrail, run with `cargo test --release --workspace`.
 
+mod chain;
 mod cli;
 mod crash;
 mod custody;

@@ -255,11 +255,15 @@ pub enum Command {
     Stats,
     /// The source files ingested, with the SHA-256 of the bytes read from each (chain of custody).
     Sources,
-    /// Check files against what was ingested from them; exit 0 when every one matches.
+    /// Check files against what was ingested from them, or (with no file) the store against its
+    /// hash chain; exit 0 when everything matches.
     Verify {
-        /// The files (gzip is checked decompressed, as it was ingested).
-        #[arg(required = true)]
+        /// The files (gzip is checked decompressed, as it was ingested). None: check the chain.
         files: Vec<PathBuf>,
+        /// A chain head logged earlier (by `watch`, or a previous `verify`): the chain must still
+        /// contain it, which catches the removal of the newest batches.
+        #[arg(long, value_name = "HEX")]
+        head: Option<String>,
     },
     /// Compact the store (smaller and faster after a bulk load).
     Compact,

@@ -198,6 +198,37 @@ impl Verified {
     }
 }
 
+/// What `verify` with no file found in the store's hash chain.
+#[derive(Debug, Default, Serialize)]
+pub struct ChainCheck {
+    pub intact: bool,
+    pub links: u32,
+    pub first_batch: Option<u32>,
+    pub last_batch: Option<u32>,
+    pub head: String,
+    pub event_groups: u64,
+    /// Groups written before the store had a chain: not covered by it.
+    pub uncovered_groups: u64,
+    pub first_bad_batch: Option<u32>,
+    pub problem: Option<String>,
+}
+
+impl From<&pagetrail_store::chain::ChainReport> for ChainCheck {
+    fn from(r: &pagetrail_store::chain::ChainReport) -> Self {
+        ChainCheck {
+            intact: r.problem.is_none(),
+            links: r.links,
+            first_batch: r.first_seq,
+            last_batch: r.last_seq,
+            head: pagetrail_store::chain::hex(&r.head),
+            event_groups: r.groups,
+            uncovered_groups: r.uncovered_groups,
+            first_bad_batch: r.problem.as_ref().map(|p| p.seq),
+            problem: r.problem.as_ref().map(|p| p.what.clone()),
+        }
+    }
+}
+
 /// JSON Lines, one row a line, or the table or CSV of the same rows.
 pub fn print_lines<T: Serialize + Default>(out: &mut dyn Write, fmt: Format, rows: &[T]) -> Result<()> {
     match fmt {

@@ -286,7 +286,24 @@ pub fn run(args: Args) -> Result<()> {
             let store = Store::open_reader(&store_path)?;
             print_sources(&mut out, fmt, &pagetrail_ingest::custody::sources(&store)?)?;
         }
-        Command::Verify { files } => {
+        Command::Verify { files, head } if files.is_empty() => {
+            let pinned = head
+                .map(|h| {
+                    pagetrail_store::chain::parse_hex(&h).with_context(|| format!("--head '{h}' is not 64 hex digits"))
+                })
+                .transpose()?;
+            let store = Store::open_reader(&store_path)?;
+            let report = pagetrail_store::chain::verify(&store, pinned.as_ref())?;
+            rows::print_record(&mut out, fmt, &rows::ChainCheck::from(&report))?;
+            out.flush()?;
+            if let Some(p) = &report.problem {
+                bail!("store {} does not match its hash chain: {}", store_path.display(), p.what);
+            }
+        }
+        Command::Verify { files, head } => {
+            if head.is_some() {
+                bail!("--head checks the store's chain: give it without files");
+            }
             let store = Store::open_reader(&store_path)?;
             let registry = pagetrail_ingest::custody::sources(&store)?;
             let mut rows = Vec::new();

@@ -15,7 +15,9 @@ mod writer;
 use std::path::PathBuf;
 
 pub use input::{expand_paths, Opened, Source};
-pub use writer::{FileOutcome, Format, IngestOptions, Ingester, Progress, Summary, CONTINUED_REASON, CUT_REASON};
+pub use writer::{
+    Committed, FileOutcome, Format, IngestOptions, Ingester, Progress, Summary, CONTINUED_REASON, CUT_REASON,
+};
 
 /// What stops a source from being ingested. Each names the file.
 #[derive(Debug, thiserror::Error)]

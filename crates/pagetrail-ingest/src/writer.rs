@@ -12,6 +12,7 @@ use pagetrail_index::pages::PageModel;
 use pagetrail_index::readers::{self, Readers};
 use pagetrail_index::{bitmap, Counters};
 use pagetrail_store::audit::AuditDownload;
+use pagetrail_store::chain::{self, GroupHasher, Link};
 use pagetrail_store::dict::page_ref_bytes;
 use pagetrail_store::files::{hash, HEAD_LEN};
 use pagetrail_store::meta::{load_batch_seq, save_batch_seq};
@@ -200,7 +201,18 @@ pub struct Ingester<'s> {
     groups: HashMap<(u32, i64), Vec<EventRow>>,
     reads: Vec<ReadFact>,
     pending_lines: usize,
+    pending_rejects: u32,
     scratch: Vec<u8>,
+    /// The chain's head after the last commit, and the commits not yet taken by `take_commits`.
+    chain_head: chain::Hash,
+    commits: Vec<Committed>,
+}
+
+/// One committed batch: its number and the chain head it led to (what `watch` logs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Committed {
+    pub seq: u32,
+    pub head: chain::Hash,
 }
 
 const CHUNK: usize = 8 << 20;
@@ -271,12 +283,25 @@ impl<'s> Ingester<'s> {
             groups: HashMap::new(),
             reads: Vec::new(),
             pending_lines: 0,
+            pending_rejects: 0,
             scratch: Vec::new(),
+            chain_head: chain::head(store)?,
+            commits: Vec::new(),
         })
     }
 
     pub fn summary(&self) -> Summary {
         self.summary
+    }
+
+    /// The batches committed since the last call, oldest first.
+    pub fn take_commits(&mut self) -> Vec<Committed> {
+        std::mem::take(&mut self.commits)
+    }
+
+    /// The last committed batch and the chain head after it.
+    pub fn chain_head(&self) -> Committed {
+        Committed { seq: self.batch_seq, head: self.chain_head }
     }
 
     /// Commits what is pending and makes the store durable.
@@ -589,6 +614,7 @@ impl<'s> Ingester<'s> {
         self.batch.put(Cf::Rejects, &rejects::key(file, line), &rejects::encode(reason, raw));
         self.totals.rejected += 1;
         self.summary.rejected += 1;
+        self.pending_rejects += 1;
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -863,20 +889,46 @@ impl<'s> Ingester<'s> {
         }
         self.index_reads(&mut batch);
         let mut buf = Vec::new();
+        // The chain hashes the groups in key order, as `verify` meets them in the store.
+        let mut written = Vec::with_capacity(self.groups.len());
         for ((user, day), mut rows) in self.groups.drain() {
             rows.sort_by_key(|r| (r.ts_ms, r.file, r.line));
             Group::encode(&rows, usize::MAX, &mut buf);
-            batch.put(Cf::Events, &events::key(user, rows[0].ts_ms, self.batch_seq), &buf);
+            let key = events::key(user, rows[0].ts_ms, self.batch_seq);
+            batch.put(Cf::Events, &key, &buf);
+            written.push((key, buf.clone()));
             day_digest(day, &rows).encode(&mut buf);
             batch.merge(Cf::UserDigest, &digest::key(user, day as u32), &buf);
         }
+        written.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut hasher = GroupHasher::default();
+        for (k, v) in &written {
+            hasher.add(k, v);
+        }
+        let (groups, events_sha) = hasher.finish();
         if let Some(rec) = file {
             batch.put(Cf::Files, &rec.key(), &rec.encode());
         }
+        let link = Link::Batch {
+            seq: self.batch_seq,
+            at_ms: now_ms(),
+            groups,
+            events_sha,
+            rejects: self.pending_rejects,
+            file: file.map(|r| chain::FileMark {
+                name: r.name.clone(),
+                offset: r.offset,
+                sha256: r.sha256.unwrap_or_default(),
+            }),
+        };
+        let head = chain::append(&mut batch, &self.chain_head, &link);
         self.totals.save(&mut batch);
         save_batch_seq(&mut batch, self.batch_seq);
         store.commit(batch)?;
+        self.chain_head = head;
+        self.commits.push(Committed { seq: self.batch_seq, head });
         self.pending_lines = 0;
+        self.pending_rejects = 0;
         if !changes.moved.is_empty() {
             rebuild_dirty(store, &self.model, dirty)?;
         }

@@ -7,6 +7,7 @@
 
 #[cfg(feature = "db")]
 pub mod audit;
+pub mod chain;
 pub mod dict;
 pub mod events;
 pub mod files;

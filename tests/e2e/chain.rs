@@ -1,0 +1,130 @@
+//! The tamper-evident store (issue 12, item 4): `verify` with no file recomputes the hash chain
+//! and names the first batch that no longer matches.
+
+use pagetrail_store::{chain, events, Cf, Store};
+use pagetrail_tests::{json, run};
+
+/// A store of three batches (one per file) of generated logs.
+fn three_batches(d: &std::path::Path) -> std::path::PathBuf {
+    let logs = d.join("logs");
+    let cfg = pagetrail_gen::GenConfig { users: 30, days: 3, ..Default::default() };
+    pagetrail_gen::generate_files(&cfg, &logs).unwrap();
+    let store = d.join("store");
+    json(&store, &["ingest", logs.to_str().unwrap()]);
+    store
+}
+
+fn verify(store: &std::path::Path, extra: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let mut args = vec!["--format", "json", "verify"];
+    args.extend_from_slice(extra);
+    let o = run(store, &args);
+    let v = serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
+    (o.status.code(), v, String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn an_intact_store_verifies_and_a_rewritten_group_is_named() {
+    let d = tempfile::tempdir().unwrap();
+    let store = three_batches(d.path());
+    let (code, v, err) = verify(&store, &[]);
+    assert_eq!(code, Some(0), "{v} {err}");
+    assert_eq!(
+        (v["intact"].as_bool(), v["links"].as_u64(), v["uncovered_groups"].as_u64()),
+        (Some(true), Some(3), Some(0)),
+        "{v}"
+    );
+    assert!(v["event_groups"].as_u64().unwrap() > 30, "{v}");
+    let head = v["head"].as_str().unwrap().to_owned();
+    // The head also verifies as a pinned head.
+    assert_eq!(verify(&store, &["--head", &head]).0, Some(0));
+
+    // An insider rewrites one of their event groups through RocksDB: one byte of one value of
+    // batch 2 (the test helper goes below ingest, as someone with the files would).
+    {
+        let s = Store::open_writer(&store).unwrap();
+        let (k, mut val) = s
+            .prefix(Cf::Events, &[])
+            .map(|kv| kv.unwrap())
+            .find(|(k, _)| events::parse_key(k).unwrap().2 == 2)
+            .expect("a group of batch 2");
+        let last = val.len() - 1;
+        val[last] ^= 1;
+        let mut b = s.batch();
+        b.put(Cf::Events, &k, &val);
+        s.commit(b).unwrap();
+    }
+    let (code, v, err) = verify(&store, &[]);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!((v["intact"].as_bool(), v["first_bad_batch"].as_u64()), (Some(false), Some(2)), "{v}");
+    assert!(err.contains("batch 2") && err.contains("rewritten"), "{err}");
+
+    // Deleting a group instead says it is missing.
+    {
+        let s = Store::open_writer(&store).unwrap();
+        let k =
+            s.prefix(Cf::Events, &[]).map(|kv| kv.unwrap().0).find(|k| events::parse_key(k).unwrap().2 == 1).unwrap();
+        let mut b = s.batch();
+        b.delete(Cf::Events, &k);
+        s.commit(b).unwrap();
+    }
+    let (_, v, _) = verify(&store, &[]);
+    assert_eq!(v["first_bad_batch"].as_u64(), Some(1), "the first batch that no longer matches: {v}");
+    assert!(v["problem"].as_str().unwrap().contains("missing"), "{v}");
+}
+
+#[test]
+fn removing_the_newest_batch_is_caught_against_a_logged_head() {
+    let d = tempfile::tempdir().unwrap();
+    let store = three_batches(d.path());
+    let (_, v, _) = verify(&store, &[]);
+    let logged = v["head"].as_str().unwrap().to_owned();
+    // Remove batch 3 entirely: its groups, its link and the batch counter. The chain that is
+    // left is consistent in itself ...
+    {
+        let s = Store::open_writer(&store).unwrap();
+        let mut b = s.batch();
+        for kv in s.prefix(Cf::Events, &[]) {
+            let (k, _) = kv.unwrap();
+            if events::parse_key(&k).unwrap().2 == 3 {
+                b.delete(Cf::Events, &k);
+            }
+        }
+        b.delete(Cf::Meta, &chain::key(3));
+        b.put(Cf::Meta, b"batch", &2u32.to_be_bytes());
+        s.commit(b).unwrap();
+    }
+    let (code, v, _) = verify(&store, &[]);
+    assert_eq!((code, v["last_batch"].as_u64()), (Some(0), Some(2)), "{v}");
+    // ... but not with the head `watch` logged before the removal.
+    let (code, v, err) = verify(&store, &["--head", &logged]);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(v["problem"].as_str().unwrap().contains("not in the chain") && err.contains("removed"), "{v} {err}");
+    // A malformed head is a usage error naming it.
+    let o = run(&store, &["verify", "--head", "abc"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--head 'abc'"));
+}
+
+/// A store written before the chain existed: its batches are not covered, and said so; the
+/// next ingest starts the chain.
+#[test]
+fn a_store_from_before_the_chain_is_uncovered_until_its_next_batch() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/store-v3");
+    let d = tempfile::tempdir().unwrap();
+    let store = d.path().join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    for e in std::fs::read_dir(&fixtures).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, store.join(p.file_name().unwrap())).unwrap();
+    }
+    let (code, v, _) = verify(&store, &[]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["links"].as_u64(), Some(0));
+    let old = v["uncovered_groups"].as_u64().unwrap();
+    assert!(old > 0 && old == v["event_groups"].as_u64().unwrap(), "{v}");
+    let log = d.path().join("more.log");
+    std::fs::write(&log, "[18/Dec/2020:13:00:00 +1100] newuser http-nio-8090-exec-6 10.0.0.1 GET /pages/viewpage.action?pageId=5 HTTP/1.1 200 12ms 1000 - Mozilla/5.0\n").unwrap();
+    json(&store, &["ingest", log.to_str().unwrap()]);
+    let (code, v, _) = verify(&store, &[]);
+    assert_eq!((code, v["links"].as_u64(), v["uncovered_groups"].as_u64()), (Some(0), Some(1), Some(old)), "{v}");
+}
