@@ -10,6 +10,7 @@ mod fixture;
 mod handoff;
 mod idempotence;
 mod lake;
+mod purge;
 mod recount;
 mod reparse;
 mod report;

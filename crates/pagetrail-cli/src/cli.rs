@@ -265,6 +265,20 @@ pub enum Command {
         #[arg(long, value_name = "HEX")]
         head: Option<String>,
     },
+    /// Remove history for retention (--before) or an erasure request (--user): events, index
+    /// entries, digests and rejects, recorded as a link of the hash chain; then compact.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["before", "user"])))]
+    Purge {
+        /// Remove everything before this UTC day (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        before: Option<String>,
+        /// Remove one person, under every name the user directory gives them.
+        #[arg(long, value_name = "USER")]
+        user: Option<String>,
+        /// Why (recorded in the chain, e.g. "retention 3y" or "erasure request 2026-114").
+        #[arg(long)]
+        reason: String,
+    },
     /// Compact the store (smaller and faster after a bulk load).
     Compact,
     /// Generate realistic Confluence access logs (to stdout, or files in --out).

@@ -198,6 +198,19 @@ impl Verified {
     }
 }
 
+/// What `purge` removed, and the chain link that records it.
+#[derive(Debug, Default, Serialize)]
+pub struct PurgeRow {
+    pub events: u64,
+    pub reads: u64,
+    pub rejects: u64,
+    pub index_rows: u64,
+    pub batches_rehashed: u32,
+    pub link: u32,
+    pub head: String,
+    pub seconds: f64,
+}
+
 /// What `verify` with no file found in the store's hash chain.
 #[derive(Debug, Default, Serialize)]
 pub struct ChainCheck {

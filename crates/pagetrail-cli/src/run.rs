@@ -241,6 +241,29 @@ pub fn run(args: Args) -> Result<()> {
                 )?,
             }
         }
+        Command::Purge { before, user, reason } => {
+            let what = match (before, user) {
+                (Some(d), _) => pagetrail_ingest::Purge::Before(utc_day(&d)?),
+                (None, Some(u)) => pagetrail_ingest::Purge::User(u),
+                (None, None) => unreachable!("clap requires one of --before and --user"),
+            };
+            let store = Store::open_writer(&store_path)?;
+            let mut ing = Ingester::new(&store, IngestOptions::default())?;
+            let started = Instant::now();
+            let p = ing.purge(&what, &reason)?;
+            let link = p.link.map(|c| (c.seq, pagetrail_store::chain::hex(&c.head))).unwrap_or_default();
+            let row = rows::PurgeRow {
+                events: p.events,
+                reads: p.reads,
+                rejects: p.rejects,
+                index_rows: p.index_rows,
+                batches_rehashed: p.batches,
+                link: link.0,
+                head: link.1,
+                seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+            };
+            rows::print_record(&mut out, fmt, &row)?;
+        }
         Command::Compact => {
             let store = Store::open_writer(&store_path)?;
             let before = store.bytes_on_disk();
@@ -503,6 +526,14 @@ fn print_summary(out: &mut dyn Write, fmt: Format, s: &Summary, secs: f64) -> Re
             Ok(())
         }
         _ => rows::print_record(out, fmt, &r),
+    }
+}
+
+/// The UTC day (days since 1970-01-01) of a `YYYY-MM-DD` date.
+fn utc_day(d: &str) -> Result<i64> {
+    match parse_instant(d) {
+        Some(ms) if d.len() == 10 => Ok(ms.div_euclid(pagetrail_core::time::DAY_MS)),
+        _ => bail!("'{d}' is not a date YYYY-MM-DD"),
     }
 }
 

@@ -10,11 +10,13 @@ pub mod custody;
 pub use catalog::{read_catalog, read_users};
 mod input;
 mod pages;
+mod purge;
 mod writer;
 
 use std::path::PathBuf;
 
 pub use input::{expand_paths, Opened, Source};
+pub use purge::{Purge, Purged};
 pub use writer::{
     Committed, FileOutcome, Format, IngestOptions, Ingester, Progress, Summary, CONTINUED_REASON, CUT_REASON,
 };
@@ -32,6 +34,10 @@ pub enum IngestError {
     Rewritten { path: PathBuf, previous: String, offset: u64 },
     #[error("{path}: line {line}: {msg}")]
     Catalog { path: PathBuf, line: u64, msg: String },
+    #[error("store {0} does not match its hash chain ({1}); nothing was purged: run `pagetrail verify` and keep the store as evidence")]
+    Tampered(PathBuf, String),
+    #[error("store {0} holds no user named '{1}'")]
+    NoSuchUser(PathBuf, String),
     #[error(transparent)]
     Store(#[from] pagetrail_store::StoreError),
 }

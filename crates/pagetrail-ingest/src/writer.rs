@@ -167,15 +167,15 @@ struct LineAt {
 }
 
 /// One read, waiting for the page model to resolve before it is indexed.
-struct ReadFact {
-    user: u32,
-    page: u32,
-    ts_ms: i64,
-    bytes: u64,
+pub(crate) struct ReadFact {
+    pub user: u32,
+    pub page: u32,
+    pub ts_ms: i64,
+    pub bytes: u64,
 }
 
-struct Dicts {
-    users: Dict,
+pub(crate) struct Dicts {
+    pub(crate) users: Dict,
     spaces: Dict,
     pages: Dict,
     agents: Dict,
@@ -188,12 +188,12 @@ struct Dicts {
 }
 
 pub struct Ingester<'s> {
-    store: &'s Store,
+    pub(crate) store: &'s Store,
     opts: IngestOptions,
-    dicts: Dicts,
-    model: PageModel,
-    totals: Totals,
-    batch_seq: u32,
+    pub(crate) dicts: Dicts,
+    pub(crate) model: PageModel,
+    pub(crate) totals: Totals,
+    pub(crate) batch_seq: u32,
     registry: Vec<FileRecord>,
     summary: Summary,
     // The batch being built.
@@ -204,8 +204,8 @@ pub struct Ingester<'s> {
     pending_rejects: u32,
     scratch: Vec<u8>,
     /// The chain's head after the last commit, and the commits not yet taken by `take_commits`.
-    chain_head: chain::Hash,
-    commits: Vec<Committed>,
+    pub(crate) chain_head: chain::Hash,
+    pub(crate) commits: Vec<Committed>,
 }
 
 /// One committed batch: its number and the chain head it led to (what `watch` logs).
@@ -900,7 +900,7 @@ impl<'s> Ingester<'s> {
             day_digest(day, &rows).encode(&mut buf);
             batch.merge(Cf::UserDigest, &digest::key(user, day as u32), &buf);
         }
-        written.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        written.sort_unstable_by_key(|w| w.0);
         let mut hasher = GroupHasher::default();
         for (k, v) in &written {
             hasher.add(k, v);
@@ -936,53 +936,7 @@ impl<'s> Ingester<'s> {
     }
 
     fn index_reads(&mut self, batch: &mut Batch<'_>) {
-        let mut user_days: HashMap<[u8; 9], Counters> = HashMap::new();
-        let mut user_pages: HashMap<[u8; 9], RoaringBitmap> = HashMap::new();
-        let mut page_users: HashMap<[u8; 9], Readers> = HashMap::new();
-        let mut space_users: HashMap<[u8; 9], Readers> = HashMap::new();
-        let mut space_user_pages: HashMap<[u8; 13], RoaringBitmap> = HashMap::new();
-        let add = |m: &mut HashMap<[u8; 9], Readers>, k: [u8; 9], user: u32, c: Counters| {
-            m.entry(k).or_default().entry(user).and_modify(|e| e.add(&c)).or_insert(c);
-        };
-        for r in self.reads.drain(..) {
-            let day = day_of(r.ts_ms);
-            let month = month_of_day(day);
-            let space = self.model.space[r.page as usize];
-            for (grain, period, start) in [(Grain::Day, day, day), (Grain::Month, month, month_start_day(month))] {
-                let c = Counters::one(r.bytes, (r.ts_ms - start * DAY_MS) as u64);
-                let period = period as u32;
-                user_days.entry(entity_key(r.user, grain, period)).and_modify(|e| e.add(&c)).or_insert(c);
-                user_pages.entry(entity_key(r.user, grain, period)).or_default().insert(r.page);
-                // Pages get daily rows only: a page's readers per day are few, and monthly rows
-                // here would be the largest index of all.
-                if grain == Grain::Day {
-                    add(&mut page_users, entity_key(r.page, grain, period), r.user, c);
-                }
-                if space != 0 {
-                    add(&mut space_users, entity_key(space, grain, period), r.user, c);
-                    space_user_pages.entry(entity_user_key(space, grain, period, r.user)).or_default().insert(r.page);
-                }
-            }
-        }
-        let mut buf = Vec::new();
-        for (k, c) in user_days {
-            c.encode(&mut buf);
-            batch.merge(Cf::UserDays, &k, &buf);
-        }
-        for (k, set) in user_pages {
-            bitmap::encode(&set, &mut buf);
-            batch.merge(Cf::UserPages, &k, &buf);
-        }
-        for (k, set) in space_user_pages {
-            bitmap::encode(&set, &mut buf);
-            batch.merge(Cf::SpaceUserPages, &k, &buf);
-        }
-        for (cf, map) in [(Cf::PageUsers, page_users), (Cf::SpaceUsers, space_users)] {
-            for (k, list) in map {
-                readers::encode(&list, &mut buf);
-                batch.merge(cf, &k, &buf);
-            }
-        }
+        index_reads(self.reads.drain(..), &self.model.space, &[Grain::Day, Grain::Month], batch);
     }
 
     /// Applies user-directory rows (username, user key, account id): the key and the account id
@@ -1017,6 +971,67 @@ impl<'s> Ingester<'s> {
             self.model.set_catalog(id_ref, t, s, title);
         }
         self.commit(None)
+    }
+}
+
+/// Index operands of reads, at the given grains: per user (counters and page sets), per page
+/// (daily reader lists) and per space (reader lists and per-user page sets). `space` maps a
+/// page reference to its current space (0: none).
+pub(crate) fn index_reads(
+    reads: impl Iterator<Item = ReadFact>,
+    space: &[u32],
+    grains: &[Grain],
+    batch: &mut Batch<'_>,
+) {
+    let mut user_days: HashMap<[u8; 9], Counters> = HashMap::new();
+    let mut user_pages: HashMap<[u8; 9], RoaringBitmap> = HashMap::new();
+    let mut page_users: HashMap<[u8; 9], Readers> = HashMap::new();
+    let mut space_users: HashMap<[u8; 9], Readers> = HashMap::new();
+    let mut space_user_pages: HashMap<[u8; 13], RoaringBitmap> = HashMap::new();
+    let add = |m: &mut HashMap<[u8; 9], Readers>, k: [u8; 9], user: u32, c: Counters| {
+        m.entry(k).or_default().entry(user).and_modify(|e| e.add(&c)).or_insert(c);
+    };
+    for r in reads {
+        let day = day_of(r.ts_ms);
+        let month = month_of_day(day);
+        let space = space.get(r.page as usize).copied().unwrap_or(0);
+        for (grain, period, start) in [(Grain::Day, day, day), (Grain::Month, month, month_start_day(month))] {
+            if !grains.contains(&grain) {
+                continue;
+            }
+            let c = Counters::one(r.bytes, (r.ts_ms - start * DAY_MS) as u64);
+            let period = period as u32;
+            user_days.entry(entity_key(r.user, grain, period)).and_modify(|e| e.add(&c)).or_insert(c);
+            user_pages.entry(entity_key(r.user, grain, period)).or_default().insert(r.page);
+            // Pages get daily rows only: a page's readers per day are few, and monthly rows
+            // here would be the largest index of all.
+            if grain == Grain::Day {
+                add(&mut page_users, entity_key(r.page, grain, period), r.user, c);
+            }
+            if space != 0 {
+                add(&mut space_users, entity_key(space, grain, period), r.user, c);
+                space_user_pages.entry(entity_user_key(space, grain, period, r.user)).or_default().insert(r.page);
+            }
+        }
+    }
+    let mut buf = Vec::new();
+    for (k, c) in user_days {
+        c.encode(&mut buf);
+        batch.merge(Cf::UserDays, &k, &buf);
+    }
+    for (k, set) in user_pages {
+        bitmap::encode(&set, &mut buf);
+        batch.merge(Cf::UserPages, &k, &buf);
+    }
+    for (k, set) in space_user_pages {
+        bitmap::encode(&set, &mut buf);
+        batch.merge(Cf::SpaceUserPages, &k, &buf);
+    }
+    for (cf, map) in [(Cf::PageUsers, page_users), (Cf::SpaceUsers, space_users)] {
+        for (k, list) in map {
+            readers::encode(&list, &mut buf);
+            batch.merge(cf, &k, &buf);
+        }
     }
 }
 
@@ -1085,7 +1100,7 @@ fn json_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| String::from("\"\""))
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 

@@ -277,6 +277,24 @@ pub struct Stats {
     pub bytes_on_disk: u64,
 }
 
+/// People with at least one stored event (a name only the user directory gave, or whose
+/// history was purged, holds nothing).
+fn users_with_history(store: &Store, um: &UserMap) -> Result<u64> {
+    let mut cur = store.cursor(Cf::UserDigest);
+    let mut people = std::collections::HashSet::new();
+    for id in 1..=count(store, DictKind::User)? {
+        let mut any = false;
+        cur.visit(&id.to_be_bytes(), &pagetrail_store::prefix_end(&id.to_be_bytes()), |_, _| {
+            any = true;
+            false
+        })?;
+        if any {
+            people.insert(um.canon(id));
+        }
+    }
+    Ok(people.len() as u64)
+}
+
 pub fn stats(store: &Store) -> Result<Stats> {
     let t = Totals::load(store)?;
     let pm = PageMap::load(store)?;
@@ -299,7 +317,7 @@ pub fn stats(store: &Store) -> Result<Stats> {
         lines: t.lines,
         noise: t.noise,
         rejected: t.rejected,
-        users: u64::from(count(store, DictKind::User)?) - UserMap::load(store)?.aliases() as u64,
+        users: users_with_history(store, &um)?,
         pages: pm.distinct(&read),
         spaces: u64::from(count(store, DictKind::Space)?),
         first_ms: (t.events > 0).then_some(t.first_ms),

@@ -38,6 +38,10 @@ pub fn put(batch: &mut Batch<'_>, d: &AuditDownload) {
     batch.put(Cf::Meta, &key(d.ts_ms, d.file, d.line), &v);
 }
 
+pub fn delete(batch: &mut Batch<'_>, d: &AuditDownload) {
+    batch.delete(Cf::Meta, &key(d.ts_ms, d.file, d.line));
+}
+
 /// Audit downloads with `from_ms <= ts < to_ms`, in time order.
 pub fn range(store: &Store, from_ms: i64, to_ms: i64) -> Result<Vec<AuditDownload>> {
     store.decode_range(Cf::Meta, &key(from_ms, 0, 0), &key(to_ms, 0, 0), "audit download entry", |k, v| {

@@ -114,6 +114,16 @@ impl Dict {
         id
     }
 
+    /// Forgets the name of `id` (an erasure request): the id stays taken, so ids stay dense
+    /// and nothing is renumbered, but its name becomes a placeholder no lookup finds.
+    pub fn erase(&mut self, id: u32, batch: &mut Batch<'_>) {
+        let Some(i) = id.checked_sub(1).map(|i| i as usize).filter(|&i| i < self.rev.len()) else { return };
+        let old = std::mem::replace(&mut self.rev[i], erased_name(id).into_boxed_slice());
+        self.fwd.remove(&old);
+        batch.delete(Cf::Dict, &fwd_key(self.kind, &old));
+        batch.put(Cf::Dict, &rev_key(self.kind, id), &self.rev[i]);
+    }
+
     pub fn name(&self, id: u32) -> Option<&[u8]> {
         id.checked_sub(1).and_then(|i| self.rev.get(i as usize)).map(|b| &**b)
     }
@@ -121,6 +131,11 @@ impl Dict {
     pub fn iter(&self) -> impl Iterator<Item = (u32, &[u8])> {
         self.rev.iter().enumerate().map(|(i, b)| (i as u32 + 1, &**b))
     }
+}
+
+/// The placeholder an erased name becomes: it starts with a 0 byte, which no logged name has.
+pub fn erased_name(id: u32) -> Vec<u8> {
+    format!("\0erased-{id}").into_bytes()
 }
 
 #[cfg(feature = "db")]

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod chain;
 pub mod dict;
+pub mod emitted;
 pub mod events;
 pub mod files;
 #[cfg(feature = "db")]

@@ -18,6 +18,10 @@ pub fn put_alias(batch: &mut Batch<'_>, alias: u32, canonical: u32) {
     batch.put(Cf::Meta, &key(alias), &canonical.to_be_bytes());
 }
 
+pub fn delete_alias(batch: &mut Batch<'_>, alias: u32) {
+    batch.delete(Cf::Meta, &key(alias));
+}
+
 /// Alias id -> canonical id.
 #[derive(Debug, Default, Clone)]
 pub struct UserMap {

@@ -1,0 +1,344 @@
+//! Retention and erasure: removing events and everything derived from them in one atomic batch that is a link of the chain.
+//!
+//! `Before(day)` removes every event of an earlier UTC day, with its digest, its audit-download
+//! record, the index rows of earlier days and months, and the rejects of the lines before the
+//! first event kept of each file; the month the cut falls in is counted again from the events
+//! kept. `User` removes one person (every id the user directory maps to them): events, digests,
+//! index rows and reader entries, audit downloads, rejects that name them, what `watch` emitted
+//! about them, their aliases, and their name in the dictionary (the id stays, as a placeholder).
+//! The chain records what was removed, when and why, and the new hash of every batch that lost
+//! groups; a purge refuses to run on a store whose chain no longer matches, so it cannot bless
+//! a tampered batch. Afterwards the store is compacted, so removed bytes leave the disk.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use pagetrail_core::event::fold_user;
+use pagetrail_core::is_read;
+use pagetrail_core::time::{month_of_day, month_start_day, DAY_MS};
+use pagetrail_index::keys::{entity_prefix, key_user, parse, Grain};
+use pagetrail_index::readers::{self, Readers};
+use pagetrail_store::chain::{self, GroupHasher, Link, Rehash};
+use pagetrail_store::events::{parse_key, Group};
+use pagetrail_store::meta::save_batch_seq;
+use pagetrail_store::users::UserMap;
+use pagetrail_store::{audit, emitted, rejects, Batch, Cf};
+
+use crate::writer::{index_reads, Committed, Ingester, ReadFact};
+use crate::{IngestError, Result};
+
+/// What to remove.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Purge {
+    /// Everything before the start of this UTC day (days since 1970-01-01).
+    Before(i64),
+    /// One person, by any name they were logged under.
+    User(String),
+}
+
+/// What a purge removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub events: u64,
+    pub reads: u64,
+    pub groups: u64,
+    pub rejects: u64,
+    /// Index, digest and audit rows removed or rewritten.
+    pub index_rows: u64,
+    /// Batches whose hash the chain now records anew.
+    pub batches: u32,
+    /// The purge's own link.
+    pub link: Option<Committed>,
+}
+
+/// The index families with `grain ‖ entity ‖ period` keys.
+const INDEXES: [Cf; 5] = [Cf::UserDays, Cf::UserPages, Cf::PageUsers, Cf::SpaceUsers, Cf::SpaceUserPages];
+
+/// Which rows of the store a purge takes, as it scans the events.
+struct Scan {
+    hashers: BTreeMap<u32, GroupHasher>,
+    affected: BTreeSet<u32>,
+    first_kept: i64,
+    last_kept: i64,
+}
+
+impl<'s> Ingester<'s> {
+    /// Removes what `what` names, as one atomic batch with a purge link, then compacts.
+    pub fn purge(&mut self, what: &Purge, why: &str) -> Result<Purged> {
+        self.commit(None)?;
+        let store = self.store;
+        if let Some(p) = chain::verify(store, None)?.problem {
+            return Err(IngestError::Tampered(store.path().to_owned(), p.what));
+        }
+        let mut batch = store.batch();
+        let mut out = Purged::default();
+        let (scan, label) = match what {
+            Purge::Before(day) => (self.purge_before(*day, &mut batch, &mut out)?, {
+                let (y, m, d) = pagetrail_core::time::civil_from_days(*day);
+                format!("events before {y:04}-{m:02}-{d:02}")
+            }),
+            Purge::User(name) => {
+                (self.purge_user(name, &mut batch, &mut out)?, "one person's history (erasure request)".to_owned())
+            }
+        };
+        let Scan { mut hashers, affected, first_kept, last_kept } = scan;
+        let rehashed: Vec<Rehash> = affected
+            .iter()
+            .map(|&seq| {
+                let (groups, events_sha) = hashers.remove(&seq).unwrap_or_default().finish();
+                Rehash { seq, groups, events_sha }
+            })
+            .collect();
+        out.batches = rehashed.len() as u32;
+        self.totals.events = self.totals.events.saturating_sub(out.events);
+        self.totals.reads = self.totals.reads.saturating_sub(out.reads);
+        self.totals.rejected = self.totals.rejected.saturating_sub(out.rejects);
+        (self.totals.first_ms, self.totals.last_ms) = (first_kept, last_kept);
+        self.batch_seq += 1;
+        let link = Link::Purge {
+            seq: self.batch_seq,
+            at_ms: crate::writer::now_ms(),
+            what: label,
+            why: why.to_owned(),
+            events: out.events,
+            rejects: out.rejects,
+            rehashed,
+        };
+        let head = chain::append(&mut batch, &self.chain_head, &link);
+        self.totals.save(&mut batch);
+        save_batch_seq(&mut batch, self.batch_seq);
+        store.commit(batch)?;
+        self.chain_head = head;
+        let c = Committed { seq: self.batch_seq, head };
+        self.commits.push(c);
+        out.link = Some(c);
+        store.sync()?;
+        // Tombstones hide the rows; compaction takes their bytes off the disk.
+        store.compact()?;
+        Ok(out)
+    }
+
+    /// Scans every event group: `drop` says whether a group (user, first ts) goes. Kept groups
+    /// feed the hash of their batch and `keep`.
+    fn scan_events(
+        &self,
+        batch: &mut Batch<'_>,
+        out: &mut Purged,
+        audit: &HashSet<(i64, u32, u64)>,
+        mut drop: impl FnMut(u32, i64) -> bool,
+        mut dropped: impl FnMut(&[pagetrail_store::EventRow]),
+        mut keep: impl FnMut(u32, &[pagetrail_store::EventRow]),
+    ) -> Result<Scan> {
+        let store = self.store;
+        let mut scan =
+            Scan { hashers: BTreeMap::new(), affected: BTreeSet::new(), first_kept: i64::MAX, last_kept: i64::MIN };
+        let mut bad = None;
+        store.prefix(Cf::Events, &[]).visit(|k, v| {
+            let Some((user, ts, seq)) = parse_key(k) else {
+                bad = Some("event key".to_owned());
+                return false;
+            };
+            let rows = match Group::decode(ts, v) {
+                Ok(r) => r,
+                Err(e) => {
+                    bad = Some(e);
+                    return false;
+                }
+            };
+            if drop(user, ts) {
+                batch.delete(Cf::Events, k);
+                scan.affected.insert(seq);
+                out.groups += 1;
+                out.events += rows.len() as u64;
+                out.reads += rows.iter().filter(|r| indexed_read(r, audit)).count() as u64;
+                dropped(&rows);
+            } else {
+                scan.hashers.entry(seq).or_default().add(k, v);
+                if let (Some(f), Some(l)) = (rows.first(), rows.last()) {
+                    scan.first_kept = scan.first_kept.min(f.ts_ms);
+                    scan.last_kept = scan.last_kept.max(l.ts_ms);
+                }
+                keep(user, &rows);
+            }
+            true
+        })?;
+        match bad {
+            Some(what) => Err(store.corrupt(what).into()),
+            None => Ok(scan),
+        }
+    }
+
+    fn purge_before(&mut self, day: i64, batch: &mut Batch<'_>, out: &mut Purged) -> Result<Scan> {
+        let store = self.store;
+        let cut = day * DAY_MS;
+        let month = month_of_day(day);
+        // The month the cut falls in keeps its later days: its rows are counted again.
+        let recount = day != month_start_day(month);
+        let month_end = month_start_day(month + 1) * DAY_MS;
+        let downloads = audit::range(store, i64::MIN / 4, month_end)?;
+        let audit_keys: HashSet<(i64, u32, u64)> = downloads.iter().map(|d| (d.ts_ms, d.file, d.line)).collect();
+        let mut first_kept_line: HashMap<u32, u64> = HashMap::new();
+        let mut purged_files: HashSet<u32> = HashSet::new();
+        let mut facts = Vec::new();
+        let scan = self.scan_events(
+            batch,
+            out,
+            &audit_keys,
+            |_, ts| ts < cut,
+            |rows| purged_files.extend(rows.iter().map(|r| r.file)),
+            |user, rows| {
+                for r in rows {
+                    let l = first_kept_line.entry(r.file).or_insert(u64::MAX);
+                    *l = (*l).min(r.line);
+                    if recount && r.ts_ms < month_end && indexed_read(r, &audit_keys) {
+                        facts.push(ReadFact { user, page: r.page, ts_ms: r.ts_ms, bytes: r.bytes });
+                    }
+                }
+            },
+        )?;
+        for cf in INDEXES {
+            let mut bad = false;
+            store.prefix(cf, &[]).visit(|k, _| {
+                let Some((_, grain, period)) = k.get(..9).and_then(parse) else {
+                    bad = true;
+                    return false;
+                };
+                let period = i64::from(period);
+                let gone = match grain {
+                    Grain::Day => period < day,
+                    Grain::Month => period < month || (recount && period == month),
+                };
+                if gone {
+                    batch.delete(cf, k);
+                    out.index_rows += 1;
+                }
+                true
+            })?;
+            if bad {
+                return Err(store.corrupt(format!("{} key", cf.name())).into());
+            }
+        }
+        index_reads(facts.into_iter(), &self.model.space, &[Grain::Month], batch);
+        store.prefix(Cf::UserDigest, &[]).visit(|k, _| {
+            if pagetrail_index::digest::parse_key(k).is_none_or(|(_, d)| i64::from(d) < day) {
+                batch.delete(Cf::UserDigest, k);
+                out.index_rows += 1;
+            }
+            true
+        })?;
+        for d in downloads.iter().filter(|d| d.ts_ms < cut) {
+            audit::delete(batch, d);
+            out.index_rows += 1;
+        }
+        // A log is written in time order: a file's lines before its first event kept are older
+        // than the cut. A file with no event kept has nothing newer.
+        store.prefix(Cf::Rejects, &[]).visit(|k, _| {
+            let Some((file, line)) = rejects::parse_key(k) else { return true };
+            let gone = match first_kept_line.get(&file) {
+                Some(&first) => line < first,
+                None => purged_files.contains(&file),
+            };
+            if gone {
+                batch.delete(Cf::Rejects, k);
+                out.rejects += 1;
+            }
+            true
+        })?;
+        for e in emitted::load_all(store)?.iter().filter(|e| e.end_ms < cut) {
+            emitted::delete(batch, e);
+        }
+        Ok(scan)
+    }
+
+    fn purge_user(&mut self, name: &str, batch: &mut Batch<'_>, out: &mut Purged) -> Result<Scan> {
+        let store = self.store;
+        let folded = fold_user(name).into_owned();
+        let Some(id) = self.dicts.users.get(folded.as_bytes()) else {
+            return Err(IngestError::NoSuchUser(store.path().to_owned(), name.to_owned()));
+        };
+        let um = UserMap::load(store)?;
+        let ids: BTreeSet<u32> = um.ids_of(um.canon(id)).into_iter().collect();
+        let names: Vec<Vec<u8>> =
+            ids.iter().filter_map(|&i| self.dicts.users.name(i)).map(|n| n.to_ascii_lowercase()).collect();
+        let downloads = audit::range(store, i64::MIN / 4, i64::MAX / 4)?;
+        let audit_keys: HashSet<(i64, u32, u64)> = downloads.iter().map(|d| (d.ts_ms, d.file, d.line)).collect();
+        let scan = self.scan_events(batch, out, &audit_keys, |user, _| ids.contains(&user), |_| {}, |_, _| {})?;
+        for &u in &ids {
+            for cf in [Cf::UserDays, Cf::UserPages] {
+                for grain in [Grain::Day, Grain::Month] {
+                    for kv in store.prefix(cf, &entity_prefix(grain, u)) {
+                        batch.delete(cf, &kv?.0);
+                        out.index_rows += 1;
+                    }
+                }
+            }
+            for kv in store.prefix(Cf::UserDigest, &u.to_be_bytes()) {
+                batch.delete(Cf::UserDigest, &kv?.0);
+                out.index_rows += 1;
+            }
+        }
+        let mut buf = Vec::new();
+        for cf in [Cf::PageUsers, Cf::SpaceUsers] {
+            let mut bad = false;
+            store.prefix(cf, &[]).visit(|k, v| {
+                let mut list = Readers::new();
+                bad |= readers::for_each(v, |u, c| {
+                    list.insert(u, c);
+                })
+                .is_err();
+                let before = list.len();
+                list.retain(|u, _| !ids.contains(u));
+                if list.len() != before {
+                    out.index_rows += 1;
+                    if list.is_empty() {
+                        batch.delete(cf, k);
+                    } else {
+                        readers::encode(&list, &mut buf);
+                        batch.put(cf, k, &buf);
+                    }
+                }
+                !bad
+            })?;
+            if bad {
+                return Err(store.corrupt(format!("{} row", cf.name())).into());
+            }
+        }
+        store.prefix(Cf::SpaceUserPages, &[]).visit(|k, _| {
+            if key_user(k).is_some_and(|u| ids.contains(&u)) {
+                batch.delete(Cf::SpaceUserPages, k);
+                out.index_rows += 1;
+            }
+            true
+        })?;
+        for d in downloads.iter().filter(|d| ids.contains(&d.user)) {
+            audit::delete(batch, d);
+            out.index_rows += 1;
+        }
+        // A rejected line that names them is theirs too (a torn line of their request).
+        store.prefix(Cf::Rejects, &[]).visit(|k, v| {
+            let raw = rejects::decode(v).map(|(_, raw)| raw.to_ascii_lowercase()).unwrap_or_default();
+            if names.iter().any(|n| !n.is_empty() && memchr::memmem::find(&raw, n).is_some()) {
+                batch.delete(Cf::Rejects, k);
+                out.rejects += 1;
+            }
+            true
+        })?;
+        for e in emitted::load_all(store)? {
+            if names.contains(&fold_user(&e.user).as_bytes().to_ascii_lowercase()) {
+                emitted::delete(batch, &e);
+            }
+        }
+        for &u in &ids {
+            if um.is_alias(u) {
+                pagetrail_store::users::delete_alias(batch, u);
+            }
+            self.dicts.users.erase(u, batch);
+        }
+        Ok(scan)
+    }
+}
+
+/// Whether a stored event is a read the indexes count (an audit download with a record of its
+/// own is counted by readers instead).
+fn indexed_read(r: &pagetrail_store::EventRow, audit: &HashSet<(i64, u32, u64)>) -> bool {
+    r.page != 0 && is_read(r.action, r.status, true) && !audit.contains(&(r.ts_ms, r.file, r.line))
+}
