@@ -16,3 +16,4 @@ mod reparse;
 mod report;
 mod samples;
 mod sources;
+mod watch;

@@ -35,6 +35,31 @@ pub struct Args {
     pub command: Command,
 }
 
+/// How sources are read, for `ingest` and `watch`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReadOpts {
+    /// Force a format instead of detecting it per file: tomcat-a, tomcat-b, tomcat-c,
+    /// accesslogfilter, dc-audit, dc-audit-rest, cloud-audit, org-audit, jsonl.
+    #[arg(long)]
+    pub source_format: Option<String>,
+    /// Server time zone (e.g. Europe/Berlin) for sources without offsets: AccessLogFilter lines.
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// The site's context path, e.g. /confluence (a leading /wiki is recognised by itself).
+    #[arg(long, default_value = "")]
+    pub context_path: String,
+    /// Organization audit action names mapped to classes, one `key=action` a line (the
+    /// action names are not documented; the defaults are a best guess). Added to the defaults.
+    #[arg(long)]
+    pub org_actions: Option<PathBuf>,
+    /// Lines per atomic batch (tests use small batches to crash between commits).
+    #[arg(long, hide = true, default_value_t = 400_000)]
+    pub batch_lines: usize,
+    /// Seconds without a modification after which a file counts as final (tests).
+    #[arg(long, hide = true, default_value_t = 60)]
+    pub quiet_secs: u64,
+}
+
 /// `--format` as given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -103,31 +128,41 @@ pub enum ExportTo {
 pub enum Command {
     /// Load logs: files, directories (recursive), .gz, `-` for stdin.
     Ingest {
-        /// Force a format instead of detecting it per file: tomcat-a, tomcat-b, tomcat-c,
-        /// accesslogfilter, dc-audit, dc-audit-rest, cloud-audit, org-audit, jsonl.
-        #[arg(long)]
-        source_format: Option<String>,
-        /// Server time zone (e.g. Europe/Berlin) for sources without offsets: AccessLogFilter lines.
-        #[arg(long)]
-        tz: Option<String>,
-        /// The site's context path, e.g. /confluence (a leading /wiki is recognised by itself).
-        #[arg(long, default_value = "")]
-        context_path: String,
-        /// Organization audit action names mapped to classes, one `key=action` a line (the
-        /// action names are not documented; the defaults are a best guess). Added to the defaults.
-        #[arg(long)]
-        org_actions: Option<PathBuf>,
+        #[command(flatten)]
+        read: ReadOpts,
         /// Every file is final (an evidence copy, an export): take its last line even without a
         /// newline. Files not modified for a minute, gzip and stdin are final anyway.
         #[arg(long = "final")]
         final_files: bool,
-        /// Lines per atomic batch (tests use small batches to crash between commits).
-        #[arg(long, hide = true, default_value_t = 400_000)]
-        batch_lines: usize,
-        /// Seconds without a modification after which a file counts as final (tests).
-        #[arg(long, hide = true, default_value_t = 60)]
-        quiet_secs: u64,
         /// Files, folders (walked recursively) and `-` for stdin.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Keep collecting: follow log folders and ingest new lines within seconds, through
+    /// rotation and gzip, until SIGTERM. Queries may run meanwhile.
+    Watch {
+        #[command(flatten)]
+        read: ReadOpts,
+        /// How often to look at the files (e.g. 1s, 5s).
+        #[arg(long, default_value = "1s")]
+        poll: String,
+        /// Re-run detect over the recent window this often (e.g. 15m) and append each new case
+        /// and alert once, as JSON Lines, to --alerts.
+        #[arg(long, value_name = "SPAN")]
+        detect_every: Option<String>,
+        /// The recent window `--detect-every` looks at.
+        #[arg(long, default_value = "1d", value_name = "SPAN")]
+        detect_window: String,
+        /// Where new cases and alerts go: a file (appended) or `-` for stdout.
+        #[arg(long, default_value = "-")]
+        alerts: PathBuf,
+        /// TOML: detect's sections (see `detect --print-config`) and `[retention] keep = "3y"`.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Stop after this long (soak runs and tests); without it, run until SIGTERM.
+        #[arg(long, hide = true, value_name = "SPAN")]
+        stop_after: Option<String>,
+        /// Folders (walked for log files) and files to follow.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },

@@ -8,6 +8,7 @@ mod output;
 mod report;
 mod rows;
 mod run;
+mod watch;
 
 use std::process::ExitCode;
 

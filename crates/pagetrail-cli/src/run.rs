@@ -35,47 +35,28 @@ pub fn run(args: Args) -> Result<()> {
         Box::new(BufWriter::new(stdout.lock()))
     };
     match args.command {
-        Command::Ingest {
-            source_format,
-            tz,
-            context_path,
-            org_actions,
-            final_files,
-            batch_lines,
-            quiet_secs,
-            paths,
-        } => {
-            let format = source_format
-                .map(|f| {
-                    pagetrail_ingest::Format::from_name(&f).with_context(|| {
-                        format!("unknown --source-format '{f}' (tomcat-a, tomcat-b, tomcat-c, accesslogfilter, dc-audit, dc-audit-rest, cloud-audit, org-audit, jsonl)")
-                    })
-                })
-                .transpose()?;
-            let tz = tz
-                .map(|z| pagetrail_core::sources::parse_tz(&z))
-                .transpose()
-                .map_err(|e| anyhow::anyhow!("--tz: {e}"))?;
-            let mut parse = pagetrail_core::sources::ParseOptions { tz, ..Default::default() };
-            if let Some(p) = org_actions {
-                let text = std::fs::read_to_string(&p).with_context(|| p.display().to_string())?;
-                let mut map = pagetrail_core::sources::OrgActionMap::parse(&text)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
-                // The file's rows first (first match wins), then the defaults.
-                map.0.extend(pagetrail_core::sources::OrgActionMap::default().0);
-                parse.org_actions = map;
-            }
-            let opts = IngestOptions {
-                format,
-                context_path: ContextPath::new(&context_path),
-                batch_lines: batch_lines.max(1),
-                parse,
-                final_files,
-                quiet_after: std::time::Duration::from_secs(quiet_secs),
-            };
+        Command::Ingest { read, final_files, paths } => {
+            let opts = ingest_options(&read, final_files)?;
             let store = Store::open_writer(&store_path)?;
             let (summary, secs) = ingest(&store, &paths, opts)?;
             print_summary(&mut out, fmt, &summary, secs)?;
+        }
+        Command::Watch { read, poll, detect_every, detect_window, alerts, config, stop_after, paths } => {
+            let span = |s: &str, what: &str| -> Result<std::time::Duration> {
+                let ms = parse_span(s).with_context(|| format!("--{what} '{s}' is not a span like 1s, 15m, 1d"))?;
+                Ok(std::time::Duration::from_millis(ms as u64))
+            };
+            let w = crate::watch::Watch {
+                paths,
+                opts: ingest_options(&read, false)?,
+                poll: span(&poll, "poll")?,
+                detect_every: detect_every.as_deref().map(|d| span(d, "detect-every")).transpose()?,
+                detect_window: span(&detect_window, "detect-window")?,
+                alerts,
+                config: crate::watch::WatchConfig::load(config.as_deref())?,
+                stop_after: stop_after.as_deref().map(|d| span(d, "stop-after")).transpose()?,
+            };
+            crate::watch::run(&store_path, w)?;
         }
         Command::Catalog { file } => {
             let n = load_side_file(&store_path, |ing| ing.load_catalog(&file))?;
@@ -421,6 +402,42 @@ pub fn gen_config(
 }
 
 /// Ingests every path; progress goes to stderr.
+/// How `ingest` and `watch` read sources, from their shared flags.
+fn ingest_options(read: &crate::cli::ReadOpts, final_files: bool) -> Result<IngestOptions> {
+    let format = read
+        .source_format
+        .as_ref()
+        .map(|f| {
+            pagetrail_ingest::Format::from_name(f).with_context(|| {
+                format!("unknown --source-format '{f}' (tomcat-a, tomcat-b, tomcat-c, accesslogfilter, dc-audit, dc-audit-rest, cloud-audit, org-audit, jsonl)")
+            })
+        })
+        .transpose()?;
+    let tz = read
+        .tz
+        .as_ref()
+        .map(|z| pagetrail_core::sources::parse_tz(z))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--tz: {e}"))?;
+    let mut parse = pagetrail_core::sources::ParseOptions { tz, ..Default::default() };
+    if let Some(p) = &read.org_actions {
+        let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
+        let mut map =
+            pagetrail_core::sources::OrgActionMap::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        // The file's rows first (first match wins), then the defaults.
+        map.0.extend(pagetrail_core::sources::OrgActionMap::default().0);
+        parse.org_actions = map;
+    }
+    Ok(IngestOptions {
+        format,
+        context_path: ContextPath::new(&read.context_path),
+        batch_lines: read.batch_lines.max(1),
+        parse,
+        final_files,
+        quiet_after: std::time::Duration::from_secs(read.quiet_secs),
+    })
+}
+
 pub fn ingest(store: &Store, paths: &[std::path::PathBuf], opts: IngestOptions) -> Result<(Summary, f64)> {
     let started = Instant::now();
     let sources = expand_paths(paths)?;

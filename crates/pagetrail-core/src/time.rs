@@ -173,8 +173,11 @@ pub fn parse_instant(s: &str) -> Option<i64> {
     Some(day_ms + secs * 1000 + ms)
 }
 
-/// Parses a duration such as `90d`, `12h`, `2w`, `15m`, `30s` or `3y` (365 days a year) to milliseconds.
+/// Parses a duration such as `90d`, `12h`, `2w`, `15m`, `30s`, `250ms` or `3y` (365 days a year) to milliseconds.
 pub fn parse_span(s: &str) -> Option<i64> {
+    if let Some(ms) = s.strip_suffix("ms") {
+        return ms.parse().ok().filter(|n| *n > 0);
+    }
     let (num, unit) = s.split_at(s.len().checked_sub(1)?);
     let n: i64 = num.parse().ok().filter(|n| *n > 0)?;
     let unit_ms = match unit {
@@ -248,6 +251,7 @@ mod tests {
         assert_eq!(parse_span("5m"), Some(300_000), "minutes, as in `--detect-every 15m`");
         assert_eq!(parse_span("3y"), Some(3 * 365 * DAY_MS));
         assert_eq!(parse_span("30s"), Some(30_000));
+        assert_eq!(parse_span("250ms"), Some(250));
         assert_eq!(parse_span("5x"), None);
         assert_eq!(month_start_day(month_of_day(days_from_civil(2026, 2, 17))), days_from_civil(2026, 2, 1));
         assert_eq!(format_day(days_from_civil(2026, 11, 28)), "2026-11-28");

@@ -20,6 +20,7 @@ use pagetrail_store::{events, rejects, Batch, Cf, Dict, DictKind, EventRow, File
 use roaring::RoaringBitmap;
 use sha2::{Digest, Sha256};
 
+use crate::input::read_full;
 use crate::pages::{backfill, load_dirty, load_model, rebuild_dirty, save_dirty};
 use crate::{IngestError, Result, Source};
 
@@ -139,14 +140,19 @@ impl PrefixHash {
         }
     }
 
-    /// The hash of content `0..base + end`.
-    fn at(&self, buf: &[u8], base: u64, end: usize) -> [u8; 32] {
+    /// The hash state after content `0..base + end`.
+    fn state_at(&self, buf: &[u8], base: u64, end: usize) -> Sha256 {
         let mut sha = self.sha.clone();
         let from = (self.upto - base) as usize;
         if from < end {
             sha.update(&buf[from..end]);
         }
-        sha.finalize().into()
+        sha
+    }
+
+    /// The hash of content `0..base + end`.
+    fn at(&self, buf: &[u8], base: u64, end: usize) -> [u8; 32] {
+        self.state_at(buf, base, end).finalize().into()
     }
 }
 
@@ -206,6 +212,9 @@ pub struct Ingester<'s> {
     /// The chain's head after the last commit, and the commits not yet taken by `take_commits`.
     pub(crate) chain_head: chain::Hash,
     pub(crate) commits: Vec<Committed>,
+    /// Plain files this ingester checkpointed, by record key: the offset and the SHA-256 state
+    /// there, so the next look at a growing file reads only what is new (`watch`).
+    resume: HashMap<Vec<u8>, (u64, Sha256)>,
 }
 
 /// One committed batch: its number and the chain head it led to (what `watch` logs).
@@ -287,11 +296,17 @@ impl<'s> Ingester<'s> {
             scratch: Vec::new(),
             chain_head: chain::head(store)?,
             commits: Vec::new(),
+            resume: HashMap::new(),
         })
     }
 
     pub fn summary(&self) -> Summary {
         self.summary
+    }
+
+    /// Counts over everything the store holds, as of the last commit.
+    pub fn totals(&self) -> Totals {
+        self.totals
     }
 
     /// The batches committed since the last call, oldest first.
@@ -316,6 +331,40 @@ impl<'s> Ingester<'s> {
         find_record(&self.registry, buf)
     }
 
+    /// The name lines of this source are stored under. New content under a name that other
+    /// content was read under before (a log rotated by renaming it, then written anew) gets
+    /// `name #2`, `#3`, ...: lines are numbered per content, so sharing the name would make
+    /// two lines one source and let a reject overwrite another's.
+    fn source_name(&self, src: &Source, new_content: bool) -> String {
+        let name = src.name();
+        let Some(id) = self.dicts.files.get(name.as_bytes()).filter(|_| new_content) else { return name };
+        if !self.registry.iter().any(|r| r.last_file == id || (r.last_file == 0 && r.name == name)) {
+            return name;
+        }
+        (2u32..).map(|n| format!("{name} #{n}")).find(|n| self.dicts.files.get(n.as_bytes()).is_none()).unwrap_or(name)
+    }
+
+    /// The prefix hash state to continue a plain, line-based file from, when this ingester
+    /// checkpointed the content that starts with `head` where its record now stands.
+    fn resumable(&self, head: &[u8], unseekable: bool) -> Option<Sha256> {
+        if unseekable || head.len() < HEAD_LEN {
+            return None;
+        }
+        let rec = &self.registry[self.find_record(head)?];
+        let line_based = match self.opts.format.or_else(|| Format::from_name(&rec.format)) {
+            Some(f) => !f.is_json(),
+            None => false,
+        };
+        let (offset, state) = self.resume.get(&rec.key())?;
+        (line_based && *offset == rec.offset && rec.offset > HEAD_LEN as u64).then(|| state.clone())
+    }
+
+    fn keep_resume(&mut self, rec: &FileRecord, state: Sha256, gzip: bool) {
+        if !gzip {
+            self.resume.insert(rec.key(), (rec.offset, state));
+        }
+    }
+
     /// Ingests one source: new content only, in atomic batches with the file's checkpoint.
     pub fn ingest(&mut self, src: &Source, progress: &mut dyn FnMut(Progress)) -> Result<FileOutcome> {
         let path = src.path();
@@ -327,7 +376,12 @@ impl<'s> Ingester<'s> {
         let final_content = opened.final_content || self.opts.final_files || src.quiet_for(self.opts.quiet_after);
         let mut buf = vec![0u8; CHUNK];
         let mut truncated = None;
-        let mut filled = read_gz(&mut *reader, &mut buf, gzip, &mut truncated).map_err(io_err)?;
+        // The head first: it names the content, and a file this ingester checkpointed needs no more.
+        let mut filled = read_gz(&mut *reader, &mut buf[..HEAD_LEN], gzip, &mut truncated).map_err(io_err)?;
+        let resume = self.resumable(&buf[..filled], gzip || matches!(src, Source::Stdin));
+        if resume.is_none() && filled == HEAD_LEN {
+            filled += read_gz(&mut *reader, &mut buf[HEAD_LEN..], gzip, &mut truncated).map_err(io_err)?;
+        }
         let mut outcome = FileOutcome { name: src.name(), ..Default::default() };
         if filled == 0 {
             if let Some(why) = truncated {
@@ -386,7 +440,7 @@ impl<'s> Ingester<'s> {
         let ctx = ContextPath::new(&rec.context_path);
         let popts = ParseOptions { context_path: ctx.clone(), ..self.opts.parse.clone() };
         let known_names = self.dicts.files.len();
-        let file_id = self.dicts.files.intern(src.name().as_bytes(), &mut self.batch);
+        let file_id = self.dicts.files.intern(self.source_name(src, known.is_none()).as_bytes(), &mut self.batch);
         // The name the last run stored this content under (a copy may come under another name).
         let prev_file = match rec.last_file {
             0 => self.dicts.files.get(rec.name.as_bytes()).unwrap_or(file_id),
@@ -423,6 +477,24 @@ impl<'s> Ingester<'s> {
         // The earlier run took a last line without a newline (the file looked final): what
         // follows now is the rest of that line, not a line of its own.
         let mut continues = false;
+        if let Some(state) = resume {
+            // Read on from the checkpoint: the tail before it is checked below, as always; the
+            // prefix hash continues from the state kept at the checkpoint.
+            let tail = HEAD_LEN as u64;
+            let mut f = std::fs::File::open(&path).map_err(io_err)?;
+            std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(rec.offset - tail)).map_err(io_err)?;
+            filled = read_full(&mut f, &mut buf[..HEAD_LEN]).map_err(io_err)?;
+            if filled < HEAD_LEN {
+                return Err(IngestError::Rewritten {
+                    path,
+                    previous: rec.name,
+                    offset: rec.offset - tail + filled as u64,
+                });
+            }
+            reader = Box::new(f);
+            base = rec.offset - tail;
+            prefix = PrefixHash { sha: state, upto: rec.offset };
+        }
         if rec.offset > 0 {
             let target = rec.offset;
             loop {
@@ -473,7 +545,8 @@ impl<'s> Ingester<'s> {
                 self.next_line(&buf[pos..end], &mut at, &mut outcome)?;
                 pos = end + 1;
                 if self.pending_lines >= self.opts.batch_lines {
-                    rec.sha256 = Some(prefix.at(&buf, base, pos));
+                    let state = prefix.state_at(&buf, base, pos);
+                    rec.sha256 = Some(state.clone().finalize().into());
                     self.checkpoint(
                         &mut rec,
                         base + pos as u64,
@@ -481,6 +554,7 @@ impl<'s> Ingester<'s> {
                         &buf[pos.saturating_sub(HEAD_LEN)..pos],
                         known.is_none(),
                     )?;
+                    self.keep_resume(&rec, state, gzip);
                 }
             }
             progress(Progress { bytes: base + pos as u64, lines: at.line, raw_bytes: raw() });
@@ -528,7 +602,8 @@ impl<'s> Ingester<'s> {
                 outcome.partial_tail = true;
             }
         }
-        rec.sha256 = Some(prefix.at(&buf, base, pos));
+        let state = prefix.state_at(&buf, base, pos);
+        rec.sha256 = Some(state.clone().finalize().into());
         self.checkpoint(
             &mut rec,
             base + pos as u64,
@@ -536,6 +611,7 @@ impl<'s> Ingester<'s> {
             &buf[pos.saturating_sub(HEAD_LEN)..pos],
             known.is_none(),
         )?;
+        self.keep_resume(&rec, state, gzip);
         progress(Progress { bytes: base + pos as u64, lines: at.line, raw_bytes: raw() });
         Ok(outcome)
     }
@@ -599,6 +675,15 @@ impl<'s> Ingester<'s> {
         rec.offset = offset;
         rec.lines = lines;
         rec.tail_hash = hash(&tail[tail.len().saturating_sub(offset.min(HEAD_LEN as u64) as usize)..]);
+        // Nothing new since the stored checkpoint (a look at a file that has not grown): no
+        // batch, so a collector that looks every second does not grow the chain every second.
+        let unchanged = self
+            .registry
+            .iter()
+            .any(|r| r.key() == rec.key() && r.offset == offset && r.lines == lines && r.last_file == rec.last_file);
+        if unchanged && self.batch.is_empty() && self.groups.is_empty() && self.reads.is_empty() {
+            return Ok(());
+        }
         self.commit(Some(rec))?;
         match self.registry.iter_mut().find(|r| r.key() == rec.key()) {
             Some(r) => *r = rec.clone(),
