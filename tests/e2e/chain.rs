@@ -128,3 +128,71 @@ fn a_store_from_before_the_chain_is_uncovered_until_its_next_batch() {
     let (code, v, _) = verify(&store, &[]);
     assert_eq!((code, v["links"].as_u64(), v["uncovered_groups"].as_u64()), (Some(0), Some(1), Some(old)), "{v}");
 }
+
+/// Days split over many small batches (as `watch` commits them) are rewritten as one group per
+/// user and day by `compact`: every answer stays, the chain still verifies, and the merge is a
+/// link of it like any batch.
+#[test]
+fn consolidation_rewrites_split_days_and_keeps_answers_and_the_chain() {
+    let d = tempfile::tempdir().unwrap();
+    let logs = d.path().join("logs");
+    let cfg = pagetrail_gen::GenConfig { users: 40, days: 4, ..Default::default() };
+    pagetrail_gen::generate_files(&cfg, &logs).unwrap();
+    let store = d.path().join("store");
+    json(&store, &["ingest", "--batch-lines", "200", logs.to_str().unwrap()]);
+    let groups = |s: &std::path::Path| -> Vec<(u32, i64)> {
+        let st = Store::open_reader(s).unwrap();
+        st.prefix(Cf::Events, &[])
+            .map(|kv| {
+                let (u, ts, _) = events::parse_key(&kv.unwrap().0).unwrap();
+                (u, ts.div_euclid(86_400_000))
+            })
+            .collect()
+    };
+    let answers = |s: &std::path::Path| {
+        let mut st = json(s, &["stats"]);
+        st["bytes_on_disk"] = 0.into();
+        vec![
+            st.to_string(),
+            pagetrail_tests::ok(s, &["--format", "json", "events"]),
+            pagetrail_tests::ok(s, &["--format", "json", "top-readers", "--from", "2026-01-01", "--to", "2027-01-01"]),
+            pagetrail_tests::ok(s, &["--format", "json", "detect", "--from", "2026-03-17", "--to", "2026-03-21"]),
+        ]
+    };
+    let before = groups(&store);
+    let mut days = before.clone();
+    days.dedup();
+    assert!(
+        before.len() > days.len() + 20,
+        "small batches split the days: {} groups, {} user-days",
+        before.len(),
+        days.len()
+    );
+    let want = answers(&store);
+    let o = run(&store, &["compact"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("consolidated"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(groups(&store), days, "one group per user and day");
+    assert_eq!(answers(&store), want, "consolidation changed an answer");
+    let (code, v, _) = verify(&store, &[]);
+    assert_eq!(code, Some(0), "{v}");
+    // A second compact has nothing to merge; the merged groups are covered like any batch.
+    let (links, merge) = (v["links"].as_u64().unwrap(), v["last_batch"].as_u64().unwrap() as u32);
+    assert!(run(&store, &["compact"]).status.success());
+    assert_eq!(verify(&store, &[]).1["links"].as_u64(), Some(links));
+    {
+        let s = Store::open_writer(&store).unwrap();
+        let (k, mut val) = s
+            .prefix(Cf::Events, &[])
+            .map(|kv| kv.unwrap())
+            .find(|(k, _)| events::parse_key(k).unwrap().2 == merge)
+            .expect("a merged group");
+        let last = val.len() - 1;
+        val[last] ^= 1;
+        let mut b = s.batch();
+        b.put(Cf::Events, &k, &val);
+        s.commit(b).unwrap();
+    }
+    let (code, v, _) = verify(&store, &[]);
+    assert_eq!((code, v["first_bad_batch"].as_u64()), (Some(1), Some(u64::from(merge))), "{v}");
+}

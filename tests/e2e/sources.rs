@@ -205,3 +205,26 @@ fn org_action_names_come_from_a_mapping_file() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("org-actions.txt"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// An application log whose AccessLogFilter lines come after pages of startup messages (as
+/// after every restart) is still recognised: the whole first chunk is searched for one.
+#[test]
+fn access_log_filter_lines_after_a_long_startup_are_found() {
+    let d = tempfile::tempdir().unwrap();
+    let logs = d.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let sample = std::fs::read_to_string(sources().join("atlassian-confluence.log")).unwrap();
+    let startup: String = (0..500)
+        .map(|i| {
+            format!(
+                "2026-03-30 10:14:{:02},{i:03} INFO [main] [com.atlassian.plugin.manager] plugin {i} enabled\n",
+                i % 60
+            )
+        })
+        .collect();
+    std::fs::write(logs.join("atlassian-confluence.log"), format!("{startup}{sample}")).unwrap();
+    let store = d.path().join("store");
+    let s = json(&store, &["ingest", "--tz", "Europe/Berlin", logs.to_str().unwrap()]);
+    assert_eq!((s["skipped"].as_u64(), s["files"].as_u64()), (Some(0), Some(1)), "{s}");
+    assert!(!jsonl(&store, &["events", "--user", "anna"]).is_empty(), "{s}");
+}

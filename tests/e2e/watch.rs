@@ -92,6 +92,10 @@ fn watch_follows_bursts_rotation_gzip_and_a_kill_and_equals_a_clean_ingest() {
     // Confluence's folder holds files pagetrail does not read.
     std::fs::write(dir.join("atlassian-confluence.log"), "2026-03-16 10:00:00,000 INFO [main] started\n").unwrap();
     let live = dir.join("conf_access_log.log");
+    // A file that cannot be read for now (a link to a copy still being made).
+    let later = d.path().join("arriving.log");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&later, dir.join("conf_access_log.2026-03-01.log")).unwrap();
     let store = d.path().join("store");
     let err = d.path().join("watch.err");
     let mut w = watch(&store, &dir, &err, &[]);
@@ -104,11 +108,24 @@ fn watch_follows_bursts_rotation_gzip_and_a_kill_and_equals_a_clean_ingest() {
         written += burst.len();
         wait_for(&store, events_in(d.path(), &a[..written]));
     }
+    // The unreadable file was said once, and is read once it can be.
+    let said = std::fs::read_to_string(&err).unwrap();
+    assert_eq!(said.matches("level=warn event=file").count(), 1, "{said}");
+    assert!(said.contains("conf_access_log.2026-03-01.log") && said.contains("then=retrying"), "{said}");
+    let arriving = "[01/Mar/2026:10:00:00 +0000] latecomer http-nio-8090-exec-1 10.0.0.9 GET /pages/viewpage.action?pageId=31337 HTTP/1.1 200 5ms 100 - Mozilla/5.0\n";
+    std::fs::write(&later, arriving).unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    while pagetrail_tests::run(&store, &["--format", "json", "events", "--user", "latecomer"]).stdout.is_empty() {
+        assert!(Instant::now() < until, "the file that became readable was never ingested");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let extra = 1;
+
     // Rotation: the file is renamed and a new one starts.
     let rotated = dir.join("conf_access_log.log.1");
     std::fs::rename(&live, &rotated).unwrap();
     append(&live, &b[..b.len() / 2]);
-    wait_for(&store, events_in(d.path(), &[a, &b[..b.len() / 2]].concat()));
+    wait_for(&store, extra + events_in(d.path(), &[a, &b[..b.len() / 2]].concat()));
 
     // SIGKILL in the middle of a large burst (batches of 700 lines), then a restart.
     append(&live, &b[b.len() / 2..]);
@@ -131,7 +148,7 @@ fn watch_follows_bursts_rotation_gzip_and_a_kill_and_equals_a_clean_ingest() {
     }
     std::fs::remove_file(&rotated).unwrap();
     append(&live, c);
-    wait_for(&store, events_in(d.path(), &lines));
+    wait_for(&store, extra + events_in(d.path(), &lines));
 
     // SIGTERM: a clean stop, last batch committed, the chain head logged.
     let t = Command::new("kill").arg("-TERM").arg(w.id().to_string()).status().unwrap();
@@ -181,9 +198,12 @@ fn new_content_under_a_used_name_keeps_its_own_sources_and_rejects() {
     assert_eq!(rejects[1]["file"].as_str(), Some(format!("{name} #2").as_str()));
     let bob = jsonl(&store, &["events", "--user", "bob"]);
     assert_eq!(bob[0]["source"]["file"].as_str(), Some(format!("{name} #2").as_str()), "{bob:?}");
-    // Both contents are on record under the path they were read from.
+    // Both contents are on record under the path they were read from, and each record names
+    // what its lines are stored as: an event's source leads to its file's record.
     let sources = json(&store, &["sources"])["rows"].clone();
-    assert_eq!(sources.as_array().unwrap().len(), 2, "{sources}");
+    let stored: Vec<&str> = sources.as_array().unwrap().iter().map(|r| r["stored_as"].as_str().unwrap()).collect();
+    assert_eq!(stored.len(), 2, "{sources}");
+    assert!(stored.contains(&name) && stored.contains(&format!("{name} #2").as_str()), "{sources}");
 }
 
 #[test]

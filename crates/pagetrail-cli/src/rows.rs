@@ -147,6 +147,8 @@ impl From<&UserSummary> for User {
 #[derive(Debug, Default, Serialize)]
 pub struct SourceFile {
     pub name: String,
+    /// The names its lines are stored under: what events and rejects cite as their file.
+    pub stored_as: String,
     pub format: String,
     pub size: u64,
     pub consumed_bytes: u64,
@@ -156,11 +158,12 @@ pub struct SourceFile {
     pub last_ingest: Option<String>,
 }
 
-impl From<&pagetrail_store::FileRecord> for SourceFile {
-    fn from(r: &pagetrail_store::FileRecord) -> Self {
+impl SourceFile {
+    pub fn new(r: &pagetrail_store::FileRecord, stored_as: &[String]) -> Self {
         let when = |ms: i64| (ms != 0).then(|| instant(ms));
         SourceFile {
             name: r.name.clone(),
+            stored_as: stored_as.join(", "),
             format: r.format.clone(),
             size: r.size,
             consumed_bytes: r.offset,

@@ -248,6 +248,18 @@ pub fn run(args: Args) -> Result<()> {
         Command::Compact => {
             let store = Store::open_writer(&store_path)?;
             let before = store.bytes_on_disk();
+            // Days held in many groups (a collector's, or a day split between batches) first.
+            let mut ing = Ingester::new(&store, IngestOptions::default())?;
+            let c = ing.consolidate(i64::MAX)?;
+            ing.finish()?;
+            if c.days > 0 {
+                eprintln!(
+                    "consolidated {} user-days from {} event groups into one group each ({} events)",
+                    count(c.days),
+                    count(c.groups_before),
+                    count(c.events)
+                );
+            }
             store.compact()?;
             eprintln!("compacted {}: {} -> {}", store_path.display(), bytes(before), bytes(store.bytes_on_disk()));
         }
@@ -288,7 +300,9 @@ pub fn run(args: Args) -> Result<()> {
         }
         Command::Sources => {
             let store = Store::open_reader(&store_path)?;
-            print_sources(&mut out, fmt, &pagetrail_ingest::custody::sources(&store)?)?;
+            let recs = pagetrail_ingest::custody::sources(&store)?;
+            let names = pagetrail_ingest::custody::stored_names(&store, &recs)?;
+            print_sources(&mut out, fmt, &recs, &names)?;
         }
         Command::Verify { files, head } if files.is_empty() => {
             let pinned = head
@@ -652,8 +666,15 @@ fn print_events(store: &Store, w: &Window, filter: &EventFilter, fmt: Format, ou
     }
 }
 
-fn print_sources(out: &mut dyn Write, fmt: Format, recs: &[pagetrail_store::FileRecord]) -> Result<()> {
-    rows::print_rows(out, fmt, &recs.iter().map(rows::SourceFile::from).collect::<Vec<_>>())
+fn print_sources(
+    out: &mut dyn Write,
+    fmt: Format,
+    recs: &[pagetrail_store::FileRecord],
+    names: &std::collections::HashMap<Vec<u8>, Vec<String>>,
+) -> Result<()> {
+    let rows: Vec<rows::SourceFile> =
+        recs.iter().map(|r| rows::SourceFile::new(r, names.get(&r.key()).map_or(&[][..], |v| v))).collect();
+    rows::print_rows(out, fmt, &rows)
 }
 
 type VerifyRow = (String, pagetrail_ingest::custody::Verdict, Option<pagetrail_store::FileRecord>);

@@ -135,6 +135,9 @@ pub fn run(store_path: &Path, w: Watch) -> Result<()> {
     let mut next_detect = w.detect_every.map(|_| Instant::now());
     let mut next_retention = w.config.keep.as_ref().map(|_| Instant::now());
     let mut backoff = Duration::from_secs(1);
+    let mut last_memory = Instant::now();
+    // Days before this one are held in one group per user (checked at start and each midnight).
+    let mut consolidated_before = i64::MIN;
     while !stop.load(Ordering::Relaxed) && w.stop_after.is_none_or(|d| started.elapsed() < d) {
         let sources = match expand_paths(&w.paths) {
             Ok(s) => s,
@@ -212,7 +215,29 @@ pub fn run(store_path: &Path, w: Watch) -> Result<()> {
             continue;
         }
         backoff = Duration::from_secs(1);
-        log_commits(&mut ing);
+        if log_commits(&mut ing) {
+            // A reader replays what the memtables hold from the write-ahead log when it opens:
+            // flushing keeps queries fast and the collector's memory flat.
+            let (tables, _) = store.memory();
+            if tables > FLUSH_AT {
+                if let Err(e) = store.flush() {
+                    log("error", "flush", &[("msg", e.to_string())]);
+                }
+            }
+        }
+        if last_memory.elapsed() >= Duration::from_secs(60) {
+            last_memory = Instant::now();
+            let (tables, cache) = store.memory();
+            log(
+                "info",
+                "memory",
+                &[
+                    ("rss_kib", rss_kib().map_or_else(|| "-".into(), |k| k.to_string())),
+                    ("memtables_kib", (tables >> 10).to_string()),
+                    ("block_cache_kib", (cache >> 10).to_string()),
+                ],
+            );
+        }
         if let (Some(at), Some(every)) = (next_detect, w.detect_every) {
             if Instant::now() >= at {
                 match alerts.round(&store, &w) {
@@ -229,6 +254,11 @@ pub fn run(store_path: &Path, w: Watch) -> Result<()> {
                 }
                 next_detect = Some(Instant::now() + every);
             }
+        }
+        let today = now_ms().div_euclid(DAY_MS);
+        if consolidated_before < today {
+            consolidate(&mut ing, today);
+            consolidated_before = today;
         }
         if let (Some(at), Some((keep, text))) = (next_retention, w.config.keep.as_ref()) {
             if Instant::now() >= at {
@@ -252,9 +282,38 @@ pub fn run(store_path: &Path, w: Watch) -> Result<()> {
     }
 }
 
-fn log_commits(ing: &mut Ingester<'_>) {
-    for c in ing.take_commits() {
+/// Memtable bytes past which `watch` flushes them.
+const FLUSH_AT: u64 = 32 << 20;
+
+/// Logs the commits since the last call; whether there were any.
+fn log_commits(ing: &mut Ingester<'_>) -> bool {
+    let commits = ing.take_commits();
+    for c in &commits {
         log("info", "commit", &[("batch", c.seq.to_string()), ("head", hex(&c.head))]);
+    }
+    !commits.is_empty()
+}
+
+/// This process's resident memory, from /proc (Linux).
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Rewrites the finished days this collector committed second by second as one group per user.
+fn consolidate(ing: &mut Ingester<'_>, before_day: i64) {
+    match ing.consolidate(before_day) {
+        Ok(c) if c.days > 0 => {
+            log(
+                "info",
+                "consolidate",
+                &[("user_days", c.days.to_string()), ("groups_before", c.groups_before.to_string())],
+            );
+            log_commits(ing);
+        }
+        Ok(_) => {}
+        Err(e) => log("error", "consolidate", &[("msg", e.to_string())]),
     }
 }
 

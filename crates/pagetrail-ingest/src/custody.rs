@@ -74,3 +74,28 @@ pub fn sources(store: &Store) -> Result<Vec<FileRecord>> {
     v.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(v)
 }
+
+/// The names each record's lines are stored under (what events cite as their source file),
+/// by record key. A record from before names were recorded has its latest name, else its first.
+pub fn stored_names(store: &Store, recs: &[FileRecord]) -> Result<std::collections::HashMap<Vec<u8>, Vec<String>>> {
+    use pagetrail_store::{dict, DictKind};
+    let mut out: std::collections::HashMap<Vec<u8>, Vec<String>> = std::collections::HashMap::new();
+    let name = |id: u32| -> Result<Option<String>> {
+        Ok(dict::name(store, DictKind::File, id)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+    };
+    for (id, key) in pagetrail_store::files::names(store)? {
+        if let Some(n) = name(id)? {
+            out.entry(key).or_default().push(n);
+        }
+    }
+    for r in recs {
+        if let std::collections::hash_map::Entry::Vacant(e) = out.entry(r.key()) {
+            let n = if r.last_file != 0 { name(r.last_file)? } else { None };
+            e.insert(vec![n.unwrap_or_else(|| r.name.clone())]);
+        }
+    }
+    for v in out.values_mut() {
+        v.sort();
+    }
+    Ok(out)
+}

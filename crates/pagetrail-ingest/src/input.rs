@@ -153,7 +153,16 @@ fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<()> {
         if hidden {
             continue;
         }
-        let meta = std::fs::metadata(&p).map_err(|source| IngestError::Io { path: p.clone(), source })?;
+        let meta = match std::fs::metadata(&p) {
+            Ok(m) => m,
+            // Gone since the listing (a rotation deleted it) or unreadable (a dangling link):
+            // the file's own error is reported when it is opened, and the walk goes on.
+            Err(_) if looks_like_log(&p) => {
+                out.push(Source::Walked(p));
+                continue;
+            }
+            Err(_) => continue,
+        };
         if meta.is_dir() {
             walk(&p, out)?;
         } else if meta.is_file() && looks_like_log(&p) {

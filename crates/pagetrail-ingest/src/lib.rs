@@ -6,6 +6,7 @@
 //! followed by a re-run leaves what one clean run leaves.
 
 mod catalog;
+mod consolidate;
 pub mod custody;
 pub use catalog::{read_catalog, read_users};
 mod input;
@@ -15,6 +16,7 @@ mod writer;
 
 use std::path::PathBuf;
 
+pub use consolidate::Consolidated;
 pub use input::{expand_paths, Opened, Source};
 pub use purge::{Purge, Purged};
 pub use writer::{

@@ -13,7 +13,7 @@ use pagetrail_index::readers::{self, Readers};
 use pagetrail_index::{bitmap, Counters};
 use pagetrail_store::audit::AuditDownload;
 use pagetrail_store::chain::{self, GroupHasher, Link};
-use pagetrail_store::dict::page_ref_bytes;
+use pagetrail_store::dict::{page_ref_bytes, Interner};
 use pagetrail_store::files::{hash, HEAD_LEN};
 use pagetrail_store::meta::{load_batch_seq, save_batch_seq};
 use pagetrail_store::{events, rejects, Batch, Cf, Dict, DictKind, EventRow, FileRecord, Group, Store, Totals};
@@ -180,17 +180,19 @@ pub(crate) struct ReadFact {
     pub bytes: u64,
 }
 
+/// The writer's dictionaries: users and files are also looked up by name; the rest are only
+/// added to.
 pub(crate) struct Dicts {
     pub(crate) users: Dict,
-    spaces: Dict,
-    pages: Dict,
-    agents: Dict,
-    addrs: Dict,
-    requests: Dict,
-    referers: Dict,
-    methods: Dict,
+    spaces: Interner,
+    pages: Interner,
+    agents: Interner,
+    addrs: Interner,
+    requests: Interner,
+    referers: Interner,
+    methods: Interner,
     files: Dict,
-    extras: Dict,
+    extras: Interner,
 }
 
 pub struct Ingester<'s> {
@@ -263,9 +265,9 @@ impl<'s> Ingester<'s> {
     /// Loads dictionaries, page model, totals and file registry; finishes any space rebuild a
     /// crash interrupted.
     pub fn new(store: &'s Store, opts: IngestOptions) -> Result<Self> {
-        let load = |k| Dict::load(store, k);
+        let load = |k| Interner::load(store, k);
         let dicts = Dicts {
-            users: load(DictKind::User)?,
+            users: Dict::load(store, DictKind::User)?,
             spaces: load(DictKind::Space)?,
             pages: load(DictKind::Page)?,
             agents: load(DictKind::Agent)?,
@@ -273,7 +275,7 @@ impl<'s> Ingester<'s> {
             requests: load(DictKind::Request)?,
             referers: load(DictKind::Referer)?,
             methods: load(DictKind::Method)?,
-            files: load(DictKind::File)?,
+            files: Dict::load(store, DictKind::File)?,
             extras: load(DictKind::Extra)?,
         };
         let mut model = load_model(store)?;
@@ -350,13 +352,10 @@ impl<'s> Ingester<'s> {
         if unseekable || head.len() < HEAD_LEN {
             return None;
         }
+        // Only the line loop keeps a state (a whole-file JSON export is read whole each time).
         let rec = &self.registry[self.find_record(head)?];
-        let line_based = match self.opts.format.or_else(|| Format::from_name(&rec.format)) {
-            Some(f) => !f.is_json(),
-            None => false,
-        };
         let (offset, state) = self.resume.get(&rec.key())?;
-        (line_based && *offset == rec.offset && rec.offset > HEAD_LEN as u64).then(|| state.clone())
+        (*offset == rec.offset && rec.offset > HEAD_LEN as u64).then(|| state.clone())
     }
 
     fn keep_resume(&mut self, rec: &FileRecord, state: Sha256, gzip: bool) {
@@ -453,7 +452,7 @@ impl<'s> Ingester<'s> {
             self.batch.put(Cf::Meta, &pagetrail_store::meta::context_key(file_id), rec.context_path.as_bytes());
         }
 
-        if format.is_json() && whole_file_json(&buf[..filled]) {
+        if resume.is_none() && format.is_json() && whole_file_json(&buf[..filled]) {
             return self.ingest_json_file(
                 src,
                 reader,
@@ -993,6 +992,7 @@ impl<'s> Ingester<'s> {
         let (groups, events_sha) = hasher.finish();
         if let Some(rec) = file {
             batch.put(Cf::Files, &rec.key(), &rec.encode());
+            batch.put(Cf::Meta, &pagetrail_store::files::name_key(rec.last_file), &rec.key());
         }
         let link = Link::Batch {
             seq: self.batch_seq,
@@ -1120,7 +1120,7 @@ pub(crate) fn index_reads(
     }
 }
 
-fn intern_opt(d: &mut Dict, s: &str, b: &mut Batch<'_>) -> u32 {
+fn intern_opt(d: &mut Interner, s: &str, b: &mut Batch<'_>) -> u32 {
     if s.is_empty() {
         0
     } else {
@@ -1158,13 +1158,16 @@ pub(crate) fn chunk_key(c: u32) -> [u8; 5] {
 /// Detects the shape from the file name and the first lines of the content: a Tomcat variant
 /// first, then the other Confluence sources.
 fn detect(name: &str, buf: &[u8]) -> Option<Format> {
+    // The application log holds AccessLogFilter lines among everything else, often after
+    // pages of startup messages: look through the whole first chunk for one.
+    let app_log = name.rsplit(['/', '\\']).next().unwrap_or(name).starts_with("atlassian-confluence");
     let lines: Vec<&str> = buf
         .split(|&b| b == b'\n')
-        .take(64)
+        .take(if app_log { usize::MAX } else { 64 })
         .filter_map(|l| std::str::from_utf8(l).ok())
         .filter(|l| !l.trim().is_empty())
         .collect();
-    pagetrail_core::detect_variant(lines.iter().copied())
+    pagetrail_core::detect_variant(lines.iter().take(64).copied())
         .map(Format::Tomcat)
         .or_else(|| sources::detect(name, &lines).map(Format::Source))
 }

@@ -20,6 +20,7 @@ use crate::{Batch, Cf, Result, Store};
 const VERSION: u8 = 1;
 const KIND_BATCH: u8 = 1;
 const KIND_PURGE: u8 = 2;
+const KIND_MERGE: u8 = 3;
 const PREFIX: &[u8] = b"chain";
 
 pub type Hash = [u8; 32];
@@ -62,18 +63,21 @@ pub enum Link {
         rejects: u64,
         rehashed: Vec<Rehash>,
     },
+    /// A consolidation: a user's day written by many small batches rewritten as one group.
+    /// The new groups are this batch's; the batches they came from are hashed anew.
+    Merge { seq: u32, at_ms: i64, groups: u32, events_sha: Hash, rehashed: Vec<Rehash> },
 }
 
 impl Link {
     pub fn seq(&self) -> u32 {
         match self {
-            Link::Batch { seq, .. } | Link::Purge { seq, .. } => *seq,
+            Link::Batch { seq, .. } | Link::Purge { seq, .. } | Link::Merge { seq, .. } => *seq,
         }
     }
 
     pub fn at_ms(&self) -> i64 {
         match self {
-            Link::Batch { at_ms, .. } | Link::Purge { at_ms, .. } => *at_ms,
+            Link::Batch { at_ms, .. } | Link::Purge { at_ms, .. } | Link::Merge { at_ms, .. } => *at_ms,
         }
     }
 
@@ -109,12 +113,15 @@ impl Link {
                 s(v, why);
                 put_u64(v, *events);
                 put_u64(v, *rejects);
-                put_u64(v, rehashed.len() as u64);
-                for r in rehashed {
-                    put_u64(v, u64::from(r.seq));
-                    put_u64(v, u64::from(r.groups));
-                    v.extend_from_slice(&r.events_sha);
-                }
+                put_rehashed(v, rehashed);
+            }
+            Link::Merge { seq, at_ms, groups, events_sha, rehashed } => {
+                v.push(KIND_MERGE);
+                put_u64(v, u64::from(*seq));
+                put_i64(v, *at_ms);
+                put_u64(v, u64::from(*groups));
+                v.extend_from_slice(events_sha);
+                put_rehashed(v, rehashed);
             }
         }
     }
@@ -171,12 +178,16 @@ impl Link {
                 let why = s(&mut r)?;
                 let events = r.u64().ok()?;
                 let rejects = r.u64().ok()?;
-                let n = r.u64().ok()? as usize;
-                let mut rehashed = Vec::with_capacity(n.min(1 << 16));
-                for _ in 0..n {
-                    rehashed.push(Rehash { seq: r.u32().ok()?, groups: r.u32().ok()?, events_sha: hash(&mut r)? });
-                }
+                let rehashed = get_rehashed(&mut r)?;
                 Link::Purge { seq, at_ms, what, why, events, rejects, rehashed }
+            }
+            KIND_MERGE => {
+                let seq = r.u32().ok()?;
+                let at_ms = r.i64().ok()?;
+                let groups = r.u32().ok()?;
+                let events_sha = hash(&mut r)?;
+                let rehashed = get_rehashed(&mut r)?;
+                Link::Merge { seq, at_ms, groups, events_sha, rehashed }
             }
             _ => return None,
         };
@@ -185,6 +196,25 @@ impl Link {
         }
         Some((link, head.try_into().ok()?))
     }
+}
+
+fn put_rehashed(v: &mut Vec<u8>, rehashed: &[Rehash]) {
+    put_u64(v, rehashed.len() as u64);
+    for r in rehashed {
+        put_u64(v, u64::from(r.seq));
+        put_u64(v, u64::from(r.groups));
+        v.extend_from_slice(&r.events_sha);
+    }
+}
+
+fn get_rehashed(r: &mut Reader<'_>) -> Option<Vec<Rehash>> {
+    let n = r.u64().ok()? as usize;
+    let mut out = Vec::with_capacity(n.min(1 << 16));
+    for _ in 0..n {
+        let (seq, groups) = (r.u32().ok()?, r.u32().ok()?);
+        out.push(Rehash { seq, groups, events_sha: r.bytes(32).ok()?.try_into().ok()? });
+    }
+    Some(out)
 }
 
 /// The hash of a batch's event groups, fed in key order (the order the `events` family keeps).
@@ -318,6 +348,12 @@ pub fn verify(store: &Store, pinned: Option<&Hash>) -> Result<ChainReport> {
                     want.insert(r.seq, (r.groups, r.events_sha));
                 }
             }
+            Link::Merge { groups, events_sha, rehashed, .. } => {
+                want.insert(seq, (*groups, *events_sha));
+                for r in rehashed {
+                    want.insert(r.seq, (r.groups, r.events_sha));
+                }
+            }
         }
     }
     let first_seq = links.first().map(|(l, _)| l.seq());
@@ -408,7 +444,14 @@ mod tests {
             rejects: 1,
             rehashed: vec![Rehash { seq: 7, groups: 1, events_sha: [3; 32] }],
         };
-        for l in [&b, &p] {
+        let m = Link::Merge {
+            seq: 9,
+            at_ms: 6,
+            groups: 4,
+            events_sha: [5; 32],
+            rehashed: vec![Rehash { seq: 7, groups: 0, events_sha: [6; 32] }],
+        };
+        for l in [&b, &p, &m] {
             let h = l.head_after(&[0; 32]);
             assert_eq!(Link::decode(&l.encode(&h)), Some((l.clone(), h)));
             assert_ne!(l.head_after(&[1; 32]), h);

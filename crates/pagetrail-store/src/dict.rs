@@ -69,21 +69,10 @@ impl Dict {
     /// Loads every entry of a kind.
     pub fn load(store: &Store, kind: DictKind) -> Result<Dict> {
         let mut d = Dict { kind, fwd: FastMap::default(), rev: Vec::new() };
-        let mut bad = None;
-        store.prefix(Cf::Dict, &[b'r', kind as u8]).visit(|k, v| {
-            // A key that is not 6 bytes reads as id 0, which is never in sequence.
-            let id = k.get(2..).and_then(|b| <[u8; 4]>::try_from(b).ok()).map_or(0, u32::from_be_bytes);
-            if id as usize != d.rev.len() + 1 {
-                bad = Some(id);
-                return false;
-            }
+        load_names(store, kind, |id, v| {
             d.rev.push(v.into());
             d.fwd.insert(v.into(), id);
-            true
         })?;
-        if let Some(id) = bad {
-            return Err(store.corrupt(format!("dictionary {kind:?}: id {id} out of sequence")));
-        }
         Ok(d)
     }
 
@@ -136,6 +125,69 @@ impl Dict {
 /// The placeholder an erased name becomes: it starts with a 0 byte, which no logged name has.
 pub fn erased_name(id: u32) -> Vec<u8> {
     format!("\0erased-{id}").into_bytes()
+}
+
+#[cfg(feature = "db")]
+/// Visits every (id, name) of a kind in id order; ids must run 1, 2, 3, ... without a gap.
+fn load_names(store: &Store, kind: DictKind, mut f: impl FnMut(u32, &[u8])) -> Result<()> {
+    let (mut next, mut bad) = (1u32, None);
+    store.prefix(Cf::Dict, &[b'r', kind as u8]).visit(|k, v| {
+        // A key that is not 6 bytes reads as id 0, which is never in sequence.
+        let id = k.get(2..).and_then(|b| <[u8; 4]>::try_from(b).ok()).map_or(0, u32::from_be_bytes);
+        if id != next {
+            bad = Some(id);
+            return false;
+        }
+        f(id, v);
+        next += 1;
+        true
+    })?;
+    match bad {
+        Some(id) => Err(store.corrupt(format!("dictionary {kind:?}: id {id} out of sequence"))),
+        None => Ok(()),
+    }
+}
+
+#[cfg(feature = "db")]
+/// The writer's view of a dictionary it only adds to (agents, addresses, requests, ...): each
+/// name once, to its id. A [`Dict`] also keeps the id -> name direction, a second copy of every
+/// name, which a long-running collector would carry for nothing.
+pub struct Interner {
+    kind: DictKind,
+    ids: FastMap<Box<[u8]>, u32>,
+}
+
+#[cfg(feature = "db")]
+impl Interner {
+    pub fn load(store: &Store, kind: DictKind) -> Result<Interner> {
+        let mut d = Interner { kind, ids: FastMap::default() };
+        load_names(store, kind, |id, v| {
+            d.ids.insert(v.into(), id);
+        })?;
+        Ok(d)
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The id of `bytes`, adding it (to memory and to `batch`) when new.
+    pub fn intern(&mut self, bytes: &[u8], batch: &mut Batch<'_>) -> u32 {
+        if let Some(&id) = self.ids.get(bytes) {
+            return id;
+        }
+        let id = self.ids.len() as u32 + 1;
+        if self.kind.looked_up_by_name() {
+            batch.put(Cf::Dict, &fwd_key(self.kind, bytes), &id.to_be_bytes());
+        }
+        batch.put(Cf::Dict, &rev_key(self.kind, id), bytes);
+        self.ids.insert(bytes.into(), id);
+        id
+    }
 }
 
 #[cfg(feature = "db")]

@@ -131,6 +131,22 @@ impl FileRecord {
     }
 }
 
+/// Meta key `fn ‖ file:u32 -> record key`: which content a `File` dictionary name's lines
+/// came from, so an event's source leads to the record of its file.
+pub fn name_key(file: u32) -> Vec<u8> {
+    let mut k = b"fn".to_vec();
+    k.extend_from_slice(&file.to_be_bytes());
+    k
+}
+
+#[cfg(feature = "db")]
+/// Every `File` dictionary id with the key of the record its lines came from.
+pub fn names(store: &Store) -> Result<Vec<(u32, Vec<u8>)>> {
+    store.decode_prefix(Cf::Meta, b"fn", "file name record", |k, v| {
+        Some((u32::from_be_bytes(k.get(2..6)?.try_into().ok()?), v.to_vec()))
+    })
+}
+
 #[cfg(feature = "db")]
 /// Every registered file.
 pub fn load_all(store: &Store) -> Result<Vec<FileRecord>> {

@@ -327,6 +327,22 @@ impl Store {
         dir_size(&self.path)
     }
 
+    /// Bytes RocksDB holds in memory: the memtables of every family (what has not been
+    /// flushed yet) and the block cache.
+    pub fn memory(&self) -> (u64, u64) {
+        let tables = Cf::ALL
+            .iter()
+            .map(|&cf| {
+                self.db
+                    .property_int_value_cf(self.cf(cf), "rocksdb.cur-size-all-mem-tables")
+                    .ok()
+                    .flatten()
+                    .unwrap_or(0)
+            })
+            .sum();
+        (tables, options::cache_usage() as u64)
+    }
+
     /// Approximate on-disk bytes of one column family (live SST files).
     pub fn cf_bytes(&self, cf: Cf) -> u64 {
         self.db.property_int_value_cf(self.cf(cf), "rocksdb.total-sst-files-size").ok().flatten().unwrap_or(0)

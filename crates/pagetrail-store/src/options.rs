@@ -9,6 +9,11 @@ thread_local! {
 
 use crate::Cf;
 
+/// Bytes the process's shared block cache holds now.
+pub(crate) fn cache_usage() -> usize {
+    CACHE.with(|c| c.get_usage())
+}
+
 pub(crate) fn db_options(writer: bool) -> Options {
     let mut o = Options::default();
     o.create_if_missing(writer);
