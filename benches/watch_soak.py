@@ -48,15 +48,20 @@ def main():
     ap.add_argument("--rate", type=int, default=1500, help="lines per second written")
     ap.add_argument("--rotate-minutes", type=float, default=3)
     ap.add_argument("--bin", default=None)
+    ap.add_argument("--repeat-lines", type=int, default=0,
+                    help="write only the first N generated lines, over and over: after the first pass no new "
+                         "strings arrive, so memory that still grows grows per line, not per distinct string")
     a = ap.parse_args()
     pt = a.bin or binary()
     tmp = Path(tempfile.mkdtemp(prefix="pagetrail-soak-"))
     src = tmp / "source.log"
     need = int(a.rate * a.minutes * 60 * 1.1)
-    users = max(200, need // 900)
+    users = max(200, need // 900) if not a.repeat_lines else 200
     with open(src, "wb") as f:
         subprocess.run([pt, "gen", "--users", str(users), "--days", "30"], stdout=f, check=True)
     lines = src.read_bytes().splitlines(keepends=True)
+    if a.repeat_lines:
+        lines = lines[:a.repeat_lines]
     print(f"source: {len(lines):,} generated lines ({users} users x 30 days); writing {a.rate}/s for {a.minutes} min",
           file=sys.stderr)
     logs = tmp / "logs"

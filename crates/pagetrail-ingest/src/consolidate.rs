@@ -100,7 +100,10 @@ impl<'s> Ingester<'s> {
             merged.add(k, v);
         }
         // The batches the groups came from keep the rest of their groups.
-        let mut rest: BTreeMap<u32, GroupHasher> = affected.iter().map(|&s| (s, GroupHasher::default())).collect();
+        // Batches from before the chain are not covered: there is nothing to hash anew.
+        let covered = chain::first_seq(store)?.unwrap_or(seq);
+        let mut rest: BTreeMap<u32, GroupHasher> =
+            affected.iter().filter(|&&s| s >= covered).map(|&s| (s, GroupHasher::default())).collect();
         store.prefix(Cf::Events, &[]).visit(|k, v| {
             if let Some((_, _, s)) = parse_key(k) {
                 if let Some(h) = rest.get_mut(&s).filter(|_| !gone.contains(k)) {

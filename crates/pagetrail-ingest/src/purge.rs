@@ -81,8 +81,11 @@ impl<'s> Ingester<'s> {
             }
         };
         let Scan { mut hashers, affected, first_kept, last_kept } = scan;
+        // Batches from before the chain are not covered: there is nothing to hash anew.
+        let covered = chain::first_seq(store)?.unwrap_or(self.batch_seq + 1);
         let rehashed: Vec<Rehash> = affected
             .iter()
+            .filter(|&&seq| seq >= covered)
             .map(|&seq| {
                 let (groups, events_sha) = hashers.remove(&seq).unwrap_or_default().finish();
                 Rehash { seq, groups, events_sha }

@@ -278,16 +278,19 @@ pub struct Stats {
 }
 
 /// People with at least one stored event (a name only the user directory gave, or whose
-/// history was purged, holds nothing).
-fn users_with_history(store: &Store, um: &UserMap) -> Result<u64> {
+/// history was purged, holds nothing): the readers among `readers`, the others by a seek.
+fn users_with_history(store: &Store, um: &UserMap, readers: &roaring::RoaringBitmap) -> Result<u64> {
     let mut cur = store.cursor(Cf::UserDigest);
     let mut people = std::collections::HashSet::new();
     for id in 1..=count(store, DictKind::User)? {
-        let mut any = false;
-        cur.visit(&id.to_be_bytes(), &pagetrail_store::prefix_end(&id.to_be_bytes()), |_, _| {
-            any = true;
-            false
-        })?;
+        // Readers are known from the page sets already read; only the others need a seek.
+        let mut any = readers.contains(id);
+        if !any {
+            cur.visit(&id.to_be_bytes(), &pagetrail_store::prefix_end(&id.to_be_bytes()), |_, _| {
+                any = true;
+                false
+            })?;
+        }
         if any {
             people.insert(um.canon(id));
         }
@@ -300,8 +303,12 @@ pub fn stats(store: &Store) -> Result<Stats> {
     let pm = PageMap::load(store)?;
     // Pages that were read at least once (a 404 names a "page" that does not exist).
     let mut read = roaring::RoaringBitmap::new();
+    let mut readers = roaring::RoaringBitmap::new();
     let mut bad = false;
-    store.prefix(Cf::UserPages, &[pagetrail_index::keys::Grain::Month as u8]).visit(|_, v| {
+    store.prefix(Cf::UserPages, &[pagetrail_index::keys::Grain::Month as u8]).visit(|k, v| {
+        if let Some((user, _, _)) = pagetrail_index::keys::parse(k) {
+            readers.insert(user);
+        }
         bad |= pagetrail_index::bitmap::union_into(&mut read, v).is_err();
         !bad
     })?;
@@ -317,7 +324,7 @@ pub fn stats(store: &Store) -> Result<Stats> {
         lines: t.lines,
         noise: t.noise,
         rejected: t.rejected,
-        users: users_with_history(store, &um)?,
+        users: users_with_history(store, &um, &readers)?,
         pages: pm.distinct(&read),
         spaces: u64::from(count(store, DictKind::Space)?),
         first_ms: (t.events > 0).then_some(t.first_ms),
