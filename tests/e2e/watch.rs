@@ -271,3 +271,56 @@ fn detect_every_hands_each_finding_out_once_across_restarts() {
     assert_eq!(std::fs::read_to_string(&other).unwrap_or_default(), "", "the store's record of what went out");
     let _: PathBuf = other;
 }
+
+/// `[retention] keep` in the config purges from `watch`: what is older than the span goes,
+/// the rest stays, and the purge is a link of the chain.
+#[test]
+fn retention_in_the_config_purges_what_is_older_from_watch() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let line = |t: i64, user: &str| {
+        let (y, m, dd) = pagetrail_core::time::civil_from_days(t.div_euclid(86_400));
+        let mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][m as usize - 1];
+        let s = t.rem_euclid(86_400);
+        format!(
+            "[{dd:02}/{mon}/{y}:{:02}:{:02}:{:02} +0000] {user} http-nio-8090-exec-1 10.1.1.1 GET /pages/viewpage.action?pageId=77 HTTP/1.1 200 20ms 5000 - Mozilla/5.0\n",
+            s / 3600,
+            s / 60 % 60,
+            s % 60
+        )
+    };
+    std::fs::write(dir.join("conf_access_log.old.log"), line(now - 90 * 86_400, "oldtimer")).unwrap();
+    std::fs::write(dir.join("conf_access_log.new.log"), line(now - 3600, "newcomer")).unwrap();
+    let cfg = d.path().join("pagetrail.toml");
+    std::fs::write(&cfg, "[retention]\nkeep = \"30d\"\n").unwrap();
+    let store = d.path().join("store");
+    let o = Command::new(bin())
+        .arg("--store")
+        .arg(&store)
+        .args(["watch", "--poll", "200ms", "--stop-after", "2s", "--config"])
+        .arg(&cfg)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("event=purge"), "{err}");
+    let users: Vec<String> =
+        jsonl(&store, &["events"]).iter().map(|e| e["user"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(users, ["newcomer"]);
+    assert_eq!(json(&store, &["verify"])["intact"], true);
+    // A key the section does not have is refused, naming it.
+    std::fs::write(&cfg, "[retention]\nkep = \"3y\"\n").unwrap();
+    let o = Command::new(bin())
+        .arg("--store")
+        .arg(&store)
+        .args(["watch", "--config"])
+        .arg(&cfg)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown key 'kep'"), "{}", String::from_utf8_lossy(&o.stderr));
+}
