@@ -319,7 +319,7 @@ impl<'s> Ingester<'s> {
         // A rejected line that names them is theirs too (a torn line of their request).
         store.prefix(Cf::Rejects, &[]).visit(|k, v| {
             let raw = rejects::decode(v).map(|(_, raw)| raw.to_ascii_lowercase()).unwrap_or_default();
-            if names.iter().any(|n| !n.is_empty() && memchr::memmem::find(&raw, n).is_some()) {
+            if names.iter().any(|n| names_word(&raw, n)) {
                 batch.delete(Cf::Rejects, k);
                 out.rejects += 1;
             }
@@ -340,8 +340,35 @@ impl<'s> Ingester<'s> {
     }
 }
 
+/// Whether `name` occurs in `hay` as a word of its own (not inside a longer name or word), so
+/// an erasure of `al` leaves a line that mentions `sales` alone.
+fn names_word(hay: &[u8], name: &[u8]) -> bool {
+    let part = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@');
+    !name.is_empty()
+        && memchr::memmem::find_iter(hay, name).any(|at| {
+            let before = at.checked_sub(1).map(|i| hay[i]);
+            let after = hay.get(at + name.len()).copied();
+            !before.is_some_and(part) && !after.is_some_and(part)
+        })
+}
+
 /// Whether a stored event is a read the indexes count (an audit download with a record of its
 /// own is counted by readers instead).
 fn indexed_read(r: &pagetrail_store::EventRow, audit: &HashSet<(i64, u32, u64)>) -> bool {
     r.page != 0 && is_read(r.action, r.status, true) && !audit.contains(&(r.ts_ms, r.file, r.line))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_word;
+
+    #[test]
+    fn a_name_is_matched_as_a_word() {
+        assert!(names_word(b"[20/Mar/2026:10:00:00 +0000] al http-nio", b"al"));
+        assert!(names_word(b"al", b"al"));
+        assert!(!names_word(b"GET /display/SALES/Plan sales", b"al"));
+        assert!(!names_word(b"user al.smith", b"al"));
+        assert!(names_word(b"x al\ty", b"al"));
+        assert!(!names_word(b"anything", b""));
+    }
 }
