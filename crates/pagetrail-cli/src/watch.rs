@@ -448,7 +448,13 @@ impl Alerts {
                 f.sync_data().context("syncing the alerts file")?;
             }
             None => {
-                let mut o = std::io::stdout().lock();
+                // Log text is attacker-controlled: on a terminal, escape what JSON leaves as is.
+                let stdout = std::io::stdout();
+                let mut o: Box<dyn Write> = if std::io::IsTerminal::is_terminal(&stdout) {
+                    Box::new(crate::output::TerminalJson::new(stdout.lock()))
+                } else {
+                    Box::new(stdout.lock())
+                };
                 o.write_all(text.as_bytes())?;
                 o.flush()?;
             }
