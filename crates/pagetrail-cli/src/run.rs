@@ -706,23 +706,19 @@ fn print_event_docs(store: &Store, w: &Window, filter: &EventFilter, ecs: bool, 
 
 fn print_rejects(store: &Store, file: Option<&str>, fmt: Format, out: &mut dyn Write) -> Result<()> {
     let files = Dict::load(store, DictKind::File)?;
-    let prefix: Vec<u8> = match file {
+    let id = match file {
         Some(f) => match files.get(f.as_bytes()) {
-            Some(id) => id.to_be_bytes().to_vec(),
+            Some(id) => Some(id),
             None => bail!("no ingested file is named '{f}'"),
         },
-        None => Vec::new(),
+        None => None,
     };
     let mut rows = Vec::new();
-    for kv in store.prefix(Cf::Rejects, &prefix) {
-        let (k, v) = kv?;
-        let ((fid, line), (reason, raw)) =
-            rejects::parse_key(&k).zip(rejects::decode(&v)).context("corrupt reject record")?;
-        let name = String::from_utf8_lossy(files.name(fid).unwrap_or(b"?")).into_owned();
-        rows.push((name, line, reason, String::from_utf8_lossy(&raw).into_owned()));
-    }
-    let rows: Vec<rows::Reject> =
-        rows.into_iter().map(|(file, line, reason, raw)| rows::Reject { file, line, reason, raw }).collect();
+    rejects::visit(store, id, |fid, line, reason, raw| {
+        let file = String::from_utf8_lossy(files.name(fid).unwrap_or(b"?")).into_owned();
+        rows.push(rows::Reject { file, line, reason, raw: String::from_utf8_lossy(&raw).into_owned() });
+        true
+    })?;
     rows::print_lines(out, fmt, &rows)?;
     Ok(())
 }

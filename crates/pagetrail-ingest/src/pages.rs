@@ -10,7 +10,7 @@ use pagetrail_core::time::{month_of_day, month_start_day, DAY_MS};
 use pagetrail_core::varint::{put_u64, Reader};
 use pagetrail_index::bitmap;
 use pagetrail_index::keys::{entity_key, entity_prefix, entity_user_key, parse, Grain};
-use pagetrail_index::pages::{PageMeta, PageModel};
+use pagetrail_index::pages::PageModel;
 use pagetrail_index::readers::{self, Readers};
 use pagetrail_index::Counters;
 use pagetrail_store::{Batch, Cf, Store};
@@ -21,10 +21,7 @@ const DIRTY_KEY: &[u8] = b"dirty_spaces";
 
 /// Loads page metas and rebuilds the writer's model.
 pub(crate) fn load_model(store: &Store) -> Result<PageModel> {
-    let metas = store.decode_prefix(Cf::Pages, b"m", "page meta", |k, v| {
-        Some((u32::from_be_bytes(k.get(1..5)?.try_into().ok()?), PageMeta::decode(v).ok()?))
-    })?;
-    Ok(PageModel::from_metas(metas))
+    Ok(PageModel::from_metas(pagetrail_store::pages::metas(store)?))
 }
 
 pub(crate) fn load_dirty(store: &Store) -> Result<Vec<u32>> {

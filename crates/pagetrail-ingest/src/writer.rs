@@ -953,10 +953,10 @@ impl<'s> Ingester<'s> {
         let mut batch = std::mem::replace(&mut self.batch, store.batch());
         self.batch_seq += 1;
         for &r in &changes.metas {
-            batch.put(Cf::Pages, &meta_key(r), &self.model.metas[r as usize].encode());
+            pagetrail_store::pages::put_meta(&mut batch, r, &self.model.metas[r as usize]);
         }
         for &c in &changes.chunks {
-            batch.put(Cf::Pages, &chunk_key(c), &self.model.chunk(c));
+            pagetrail_store::pages::put_chunk(&mut batch, c, &self.model.chunk(c));
         }
         let mut dirty = load_dirty(store)?;
         for &(r, s) in &changes.placed {
@@ -1141,18 +1141,6 @@ fn day_digest(day: i64, rows: &[EventRow]) -> DayDigest {
             agent: r.agent,
         }),
     )
-}
-
-pub(crate) fn meta_key(r: u32) -> [u8; 5] {
-    let mut k = [b'm', 0, 0, 0, 0];
-    k[1..].copy_from_slice(&r.to_be_bytes());
-    k
-}
-
-pub(crate) fn chunk_key(c: u32) -> [u8; 5] {
-    let mut k = [b'c', 0, 0, 0, 0];
-    k[1..].copy_from_slice(&c.to_be_bytes());
-    k
 }
 
 /// Detects the shape from the file name and the first lines of the content: a Tomcat variant

@@ -10,7 +10,6 @@ use pagetrail_core::time::day_of;
 use pagetrail_core::PageRef;
 use pagetrail_detect::{Config, DetectEvent, Detection, DetectorSet, Engine, HistoryDay, Names, UserEvents};
 use pagetrail_index::digest::{self, DayDigest};
-use pagetrail_index::pages::PageMeta;
 use pagetrail_store::dict::{name, page_ref_from_bytes};
 use pagetrail_store::users::UserMap;
 use pagetrail_store::{events, Cf, Cursor, Dict, DictKind, Store, Totals};
@@ -58,9 +57,7 @@ impl StoreNames<'_> {
         match raw.as_deref().and_then(page_ref_from_bytes) {
             Some(PageRef::Titled { space, title }) => format!("{space}/{title}"),
             Some(PageRef::Id(n)) => {
-                let mut k = vec![b'm'];
-                k.extend_from_slice(&id.to_be_bytes());
-                let meta = self.store.get(Cf::Pages, &k).ok().flatten().and_then(|v| PageMeta::decode(&v).ok());
+                let meta = pagetrail_store::pages::meta(self.store, id).ok().flatten();
                 match meta.and_then(|m| m.catalog) {
                     Some((s, t)) => format!("{}/{t} ({n})", self.text(DictKind::Space, s)),
                     None => format!("page {n}"),

@@ -1,7 +1,7 @@
 //! The readers' view of page identity: canonical page and space of every page reference.
 
 use pagetrail_index::pages::{decode_chunk, CHUNK};
-use pagetrail_store::{dict, Cf, DictKind, Store};
+use pagetrail_store::{dict, DictKind, Store};
 use roaring::RoaringBitmap;
 
 use crate::Result;
@@ -21,13 +21,13 @@ impl PageMap {
         let mut space = vec![0u32; n];
         let (mut c, mut s) = (Vec::new(), Vec::new());
         let mut bad = false;
-        store.prefix(Cf::Pages, b"c").visit(|k, v| {
-            let Ok(idx) = <[u8; 4]>::try_from(&k[1..]) else {
+        pagetrail_store::pages::visit_chunks(store, |idx, v| {
+            let Some(idx) = idx else {
                 bad = true;
                 return false;
             };
             // A corrupt key must not overflow into someone else's slots.
-            let Some(base) = u32::from_be_bytes(idx).checked_mul(CHUNK).map(|b| b as usize) else {
+            let Some(base) = idx.checked_mul(CHUNK).map(|b| b as usize) else {
                 bad = true;
                 return false;
             };

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use pagetrail_core::event::fold_user;
 use pagetrail_core::{classify, Action, ContextPath, PageRef};
-use pagetrail_index::pages::PageMeta;
 use pagetrail_store::dict::{count, lookup, name, page_ref_bytes};
 use pagetrail_store::meta::load_contexts;
 use pagetrail_store::users::UserMap;
@@ -256,9 +255,7 @@ fn shape(
 }
 
 fn catalog_title(store: &Store, page_ref: u32) -> Result<Option<String>> {
-    let mut k = vec![b'm'];
-    k.extend_from_slice(&page_ref.to_be_bytes());
-    Ok(store.get(Cf::Pages, &k)?.and_then(|v| PageMeta::decode(&v).ok()).and_then(|m| m.catalog.map(|(_, t)| t)))
+    Ok(pagetrail_store::pages::meta(store, page_ref)?.and_then(|m| m.catalog.map(|(_, t)| t)))
 }
 
 /// What the store holds.

@@ -16,6 +16,8 @@ pub mod files;
 pub mod meta;
 #[cfg(feature = "db")]
 mod options;
+#[cfg(feature = "db")]
+pub mod pages;
 pub mod rejects;
 #[cfg(feature = "db")]
 pub mod users;

@@ -53,6 +53,29 @@ pub fn get(store: &crate::Store, file: u32, line: u64) -> crate::Result<Option<(
     }
 }
 
+#[cfg(feature = "db")]
+/// Visits the rejects of one `File` id (or of every file) in (file, line) order as
+/// (file, line, reason, raw); `f` returns `false` to stop.
+pub fn visit(
+    store: &crate::Store,
+    file: Option<u32>,
+    mut f: impl FnMut(u32, u64, String, Vec<u8>) -> bool,
+) -> crate::Result<()> {
+    let prefix = file.map(|id| id.to_be_bytes().to_vec()).unwrap_or_default();
+    let mut bad = false;
+    store.prefix(crate::Cf::Rejects, &prefix).visit(|k, v| match parse_key(k).zip(decode(v)) {
+        Some(((fid, line), (reason, raw))) => f(fid, line, reason, raw),
+        None => {
+            bad = true;
+            false
+        }
+    })?;
+    if bad {
+        return Err(store.corrupt("reject record"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
