@@ -973,21 +973,21 @@ impl<'s> Ingester<'s> {
         }
         self.index_reads(&mut batch);
         let mut buf = Vec::new();
-        // The chain hashes the groups in key order, as `verify` meets them in the store.
-        let mut written = Vec::with_capacity(self.groups.len());
-        for ((user, day), mut rows) in self.groups.drain() {
+        // The chain hashes the groups in key order, as `verify` meets them in the store: sort
+        // them by (user, first event) before encoding, and hash each value as it is written.
+        let mut groups: Vec<((u32, i64), Vec<EventRow>)> = self.groups.drain().collect();
+        for (_, rows) in &mut groups {
             rows.sort_by_key(|r| (r.ts_ms, r.file, r.line));
+        }
+        groups.sort_unstable_by_key(|((user, _), rows)| events::key(*user, rows[0].ts_ms, 0));
+        let mut hasher = GroupHasher::default();
+        for ((user, day), rows) in groups {
             Group::encode(&rows, usize::MAX, &mut buf);
             let key = events::key(user, rows[0].ts_ms, self.batch_seq);
             batch.put(Cf::Events, &key, &buf);
-            written.push((key, buf.clone()));
+            hasher.add(&key, &buf);
             day_digest(day, &rows).encode(&mut buf);
             batch.merge(Cf::UserDigest, &digest::key(user, day as u32), &buf);
-        }
-        written.sort_unstable_by_key(|w| w.0);
-        let mut hasher = GroupHasher::default();
-        for (k, v) in &written {
-            hasher.add(k, v);
         }
         let (groups, events_sha) = hasher.finish();
         if let Some(rec) = file {
