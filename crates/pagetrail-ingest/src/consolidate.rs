@@ -12,11 +12,10 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use pagetrail_core::time::day_of;
 use pagetrail_store::chain::{self, GroupHasher, Link, Rehash};
 use pagetrail_store::events::{self, parse_key, Group};
-use pagetrail_store::meta::save_batch_seq;
 use pagetrail_store::{Cf, EventRow};
 
 use crate::writer::{Committed, Ingester};
-use crate::{IngestError, Result};
+use crate::Result;
 
 /// What a consolidation rewrote.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -66,9 +65,7 @@ impl<'s> Ingester<'s> {
         if runs.is_empty() {
             return Ok(out);
         }
-        if let Some(p) = chain::verify(store, None)?.problem {
-            return Err(IngestError::Tampered(store.path().to_owned(), p.what));
-        }
+        self.ensure_chain_intact()?;
         let seq = self.batch_seq + 1;
         let mut batch = store.batch();
         let mut affected = BTreeSet::new();
@@ -121,14 +118,7 @@ impl<'s> Ingester<'s> {
             .collect();
         let (groups, events_sha) = merged.finish();
         let link = Link::Merge { seq, at_ms: crate::writer::now_ms(), groups, events_sha, rehashed };
-        let head = chain::append(&mut batch, &self.chain_head, &link);
-        save_batch_seq(&mut batch, seq);
-        store.commit(batch)?;
-        self.batch_seq = seq;
-        self.chain_head = head;
-        let c = Committed { seq, head };
-        self.commits.push(c);
-        out.link = Some(c);
+        out.link = Some(self.commit_with_link(batch, &link)?);
         Ok(out)
     }
 }

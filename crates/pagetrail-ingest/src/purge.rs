@@ -19,7 +19,6 @@ use pagetrail_index::keys::{entity_prefix, key_user, parse, Grain};
 use pagetrail_index::readers::{self, Readers};
 use pagetrail_store::chain::{self, GroupHasher, Link, Rehash};
 use pagetrail_store::events::{parse_key, Group};
-use pagetrail_store::meta::save_batch_seq;
 use pagetrail_store::users::UserMap;
 use pagetrail_store::{audit, emitted, rejects, Batch, Cf};
 
@@ -65,10 +64,8 @@ impl<'s> Ingester<'s> {
     /// Removes what `what` names, as one atomic batch with a purge link, then compacts.
     pub fn purge(&mut self, what: &Purge, why: &str) -> Result<Purged> {
         self.commit(None)?;
+        self.ensure_chain_intact()?;
         let store = self.store;
-        if let Some(p) = chain::verify(store, None)?.problem {
-            return Err(IngestError::Tampered(store.path().to_owned(), p.what));
-        }
         let mut batch = store.batch();
         let mut out = Purged::default();
         let (scan, label) = match what {
@@ -92,13 +89,14 @@ impl<'s> Ingester<'s> {
             })
             .collect();
         out.batches = rehashed.len() as u32;
-        self.totals.events = self.totals.events.saturating_sub(out.events);
-        self.totals.reads = self.totals.reads.saturating_sub(out.reads);
-        self.totals.rejected = self.totals.rejected.saturating_sub(out.rejects);
-        (self.totals.first_ms, self.totals.last_ms) = (first_kept, last_kept);
-        self.batch_seq += 1;
+        let mut totals = self.totals;
+        totals.events = totals.events.saturating_sub(out.events);
+        totals.reads = totals.reads.saturating_sub(out.reads);
+        totals.rejected = totals.rejected.saturating_sub(out.rejects);
+        (totals.first_ms, totals.last_ms) = (first_kept, last_kept);
+        totals.save(&mut batch);
         let link = Link::Purge {
-            seq: self.batch_seq,
+            seq: self.batch_seq + 1,
             at_ms: crate::writer::now_ms(),
             what: label,
             why: why.to_owned(),
@@ -106,14 +104,8 @@ impl<'s> Ingester<'s> {
             rejects: out.rejects,
             rehashed,
         };
-        let head = chain::append(&mut batch, &self.chain_head, &link);
-        self.totals.save(&mut batch);
-        save_batch_seq(&mut batch, self.batch_seq);
-        store.commit(batch)?;
-        self.chain_head = head;
-        let c = Committed { seq: self.batch_seq, head };
-        self.commits.push(c);
-        out.link = Some(c);
+        out.link = Some(self.commit_with_link(batch, &link)?);
+        self.totals = totals;
         store.sync()?;
         // Tombstones hide the rows; compaction takes their bytes off the disk.
         store.compact()?;

@@ -316,6 +316,28 @@ impl<'s> Ingester<'s> {
         std::mem::take(&mut self.commits)
     }
 
+    /// Refuses a rewrite of stored groups (a purge, a consolidation) when the chain no longer
+    /// matches the store: the rewrite's link would record the tampered groups as the truth.
+    pub(crate) fn ensure_chain_intact(&self) -> Result<()> {
+        match chain::verify(self.store, None)?.problem {
+            Some(p) => Err(IngestError::Tampered(self.store.path().to_owned(), p.what)),
+            None => Ok(()),
+        }
+    }
+
+    /// Commits `batch` as the next batch, with `link` (numbered `batch_seq + 1`) chained after
+    /// the current head: every commit that writes events, and every rewrite of them.
+    pub(crate) fn commit_with_link(&mut self, mut batch: Batch<'s>, link: &Link) -> Result<Committed> {
+        debug_assert_eq!(link.seq(), self.batch_seq + 1);
+        let head = chain::append(&mut batch, &self.chain_head, link);
+        save_batch_seq(&mut batch, link.seq());
+        self.store.commit(batch)?;
+        let c = Committed { seq: link.seq(), head };
+        (self.batch_seq, self.chain_head) = (c.seq, c.head);
+        self.commits.push(c);
+        Ok(c)
+    }
+
     /// The last committed batch and the chain head after it.
     pub fn chain_head(&self) -> Committed {
         Committed { seq: self.batch_seq, head: self.chain_head }
@@ -951,7 +973,7 @@ impl<'s> Ingester<'s> {
         }
         let store = self.store;
         let mut batch = std::mem::replace(&mut self.batch, store.batch());
-        self.batch_seq += 1;
+        let seq = self.batch_seq + 1;
         for &r in &changes.metas {
             pagetrail_store::pages::put_meta(&mut batch, r, &self.model.metas[r as usize]);
         }
@@ -983,7 +1005,7 @@ impl<'s> Ingester<'s> {
         let mut hasher = GroupHasher::default();
         for ((user, day), rows) in groups {
             Group::encode(&rows, usize::MAX, &mut buf);
-            let key = events::key(user, rows[0].ts_ms, self.batch_seq);
+            let key = events::key(user, rows[0].ts_ms, seq);
             batch.put(Cf::Events, &key, &buf);
             hasher.add(&key, &buf);
             day_digest(day, &rows).encode(&mut buf);
@@ -995,7 +1017,7 @@ impl<'s> Ingester<'s> {
             batch.put(Cf::Meta, &pagetrail_store::files::name_key(rec.last_file), &rec.key());
         }
         let link = Link::Batch {
-            seq: self.batch_seq,
+            seq,
             at_ms: now_ms(),
             groups,
             events_sha,
@@ -1006,12 +1028,8 @@ impl<'s> Ingester<'s> {
                 sha256: r.sha256.unwrap_or_default(),
             }),
         };
-        let head = chain::append(&mut batch, &self.chain_head, &link);
         self.totals.save(&mut batch);
-        save_batch_seq(&mut batch, self.batch_seq);
-        store.commit(batch)?;
-        self.chain_head = head;
-        self.commits.push(Committed { seq: self.batch_seq, head });
+        self.commit_with_link(batch, &link)?;
         self.pending_lines = 0;
         self.pending_rejects = 0;
         if !changes.moved.is_empty() {
