@@ -109,14 +109,8 @@ fn removing_the_newest_batch_is_caught_against_a_logged_head() {
 /// next ingest starts the chain.
 #[test]
 fn a_store_from_before_the_chain_is_uncovered_until_its_next_batch() {
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/store-v3");
     let d = tempfile::tempdir().unwrap();
-    let store = d.path().join("store");
-    std::fs::create_dir_all(&store).unwrap();
-    for e in std::fs::read_dir(&fixtures).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, store.join(p.file_name().unwrap())).unwrap();
-    }
+    let store = pagetrail_tests::v3_store(d.path());
     let (code, v, _) = verify(&store, &[]);
     assert_eq!(code, Some(0), "{v}");
     assert_eq!(v["links"].as_u64(), Some(0));

@@ -80,14 +80,8 @@ fn sources_record_what_was_read_and_verify_checks_it() {
 /// file records one.
 #[test]
 fn old_records_gain_a_hash_at_their_next_ingest() {
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/store-v3");
     let d = tempfile::tempdir().unwrap();
-    let store = d.path().join("store");
-    std::fs::create_dir_all(&store).unwrap();
-    for e in std::fs::read_dir(&fixtures).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, store.join(p.file_name().unwrap())).unwrap();
-    }
+    let store = pagetrail_tests::v3_store(d.path());
     let sample = pagetrail_tests::samples().join("confluence_access.2026-03-31.log");
     let v = run(&store, &["--format", "json", "verify", sample.to_str().unwrap()]);
     assert_eq!(v.status.code(), Some(1));

@@ -6,20 +6,11 @@ use std::path::Path;
 
 use pagetrail_tests::{json, ok};
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
-    }
-}
-
 #[test]
 fn the_format_3_store_of_the_previous_release_opens_answers_and_grows() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let d = tempfile::tempdir().unwrap();
-    let store = d.path().join("store");
-    copy_dir(&fixtures.join("store-v3"), &store);
+    let store = pagetrail_tests::v3_store(d.path());
     let answers = std::fs::read_to_string(fixtures.join("store-v3.answers.jsonl")).unwrap();
     let strip = |mut v: serde_json::Value| {
         if let Some(o) = v.as_object_mut() {

@@ -38,6 +38,19 @@ fn wait_for(store: &Path, events: u64) {
     }
 }
 
+/// A Tomcat access-log line (shipped shape) of `user` viewing page `page` at `t` (UTC seconds).
+fn view_line(t: i64, user: &str, page: u64) -> String {
+    let (y, m, dd) = pagetrail_core::time::civil_from_days(t.div_euclid(86_400));
+    let mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][m as usize - 1];
+    let s = t.rem_euclid(86_400);
+    format!(
+        "[{dd:02}/{mon}/{y}:{:02}:{:02}:{:02} +0000] {user} http-nio-8090-exec-1 10.1.1.1 GET /pages/viewpage.action?pageId={page} HTTP/1.1 200 20ms 5000 - Mozilla/5.0\n",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
 fn append(p: &Path, lines: &[String]) {
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p).unwrap();
     f.write_all(lines.concat().as_bytes()).unwrap();
@@ -214,19 +227,7 @@ fn detect_every_hands_each_finding_out_once_across_restarts() {
     let start = now - 3 * 3600;
     let dir = d.path().join("logs");
     std::fs::create_dir_all(&dir).unwrap();
-    let line = |t: i64, user: &str, page: u64| {
-        let day = t.div_euclid(86_400);
-        let (y, m, dd) = pagetrail_core::time::civil_from_days(day);
-        let mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][m as usize - 1];
-        let s = t.rem_euclid(86_400);
-        format!(
-            "[{dd:02}/{mon}/{y}:{:02}:{:02}:{:02} +0000] {user} http-nio-8090-exec-1 10.1.1.1 GET /pages/viewpage.action?pageId={page} HTTP/1.1 200 20ms 5000 - Mozilla/5.0\n",
-            s / 3600,
-            s / 60 % 60,
-            s % 60
-        )
-    };
-    let lines: Vec<String> = (0..300).map(|i| line(start + i * 2, "mallory", 1000 + i as u64)).collect();
+    let lines: Vec<String> = (0..300).map(|i| view_line(start + i * 2, "mallory", 1000 + i as u64)).collect();
     let live = dir.join("conf_access_log.log");
     append(&live, &lines);
     let store = d.path().join("store");
@@ -280,19 +281,8 @@ fn retention_in_the_config_purges_what_is_older_from_watch() {
     let dir = d.path().join("logs");
     std::fs::create_dir_all(&dir).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let line = |t: i64, user: &str| {
-        let (y, m, dd) = pagetrail_core::time::civil_from_days(t.div_euclid(86_400));
-        let mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][m as usize - 1];
-        let s = t.rem_euclid(86_400);
-        format!(
-            "[{dd:02}/{mon}/{y}:{:02}:{:02}:{:02} +0000] {user} http-nio-8090-exec-1 10.1.1.1 GET /pages/viewpage.action?pageId=77 HTTP/1.1 200 20ms 5000 - Mozilla/5.0\n",
-            s / 3600,
-            s / 60 % 60,
-            s % 60
-        )
-    };
-    std::fs::write(dir.join("conf_access_log.old.log"), line(now - 90 * 86_400, "oldtimer")).unwrap();
-    std::fs::write(dir.join("conf_access_log.new.log"), line(now - 3600, "newcomer")).unwrap();
+    std::fs::write(dir.join("conf_access_log.old.log"), view_line(now - 90 * 86_400, "oldtimer", 77)).unwrap();
+    std::fs::write(dir.join("conf_access_log.new.log"), view_line(now - 3600, "newcomer", 77)).unwrap();
     let cfg = d.path().join("pagetrail.toml");
     std::fs::write(&cfg, "[retention]\nkeep = \"30d\"\n").unwrap();
     let store = d.path().join("store");

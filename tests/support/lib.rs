@@ -42,6 +42,19 @@ pub fn jsonl(store: &Path, args: &[&str]) -> Vec<serde_json::Value> {
     ok(store, &a).lines().map(|l| serde_json::from_str(l).expect("json line")).collect()
 }
 
+/// A copy, in `dir/store`, of the store an earlier release wrote (`tests/fixtures/store-v3`,
+/// made by `make-store.sh`), to open and grow without touching the committed one.
+pub fn v3_store(dir: &Path) -> PathBuf {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/store-v3");
+    let store = dir.join("store");
+    std::fs::create_dir_all(&store).expect("a store folder");
+    for e in std::fs::read_dir(&from).expect("the fixture store") {
+        let p = e.expect("a fixture file").path();
+        std::fs::copy(&p, store.join(p.file_name().expect("a file name"))).expect("copy a fixture file");
+    }
+    store
+}
+
 /// The repository's `data/samples` folder.
 pub fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/samples")
