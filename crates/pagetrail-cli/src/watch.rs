@@ -356,7 +356,22 @@ fn sleep(stop: &AtomicBool, d: Duration) {
 /// lines already in it: a crash between writing a line and recording it sends nothing twice).
 struct Alerts {
     out: Option<std::fs::File>,
-    ledger: Vec<Emitted>,
+    /// By (kind, user, detector): a round compares each finding with its own kind only.
+    ledger: Ledger,
+}
+
+type Ledger = HashMap<(Kind, String, String), Vec<Emitted>>;
+
+fn remember(ledger: &mut Ledger, entries: impl IntoIterator<Item = Emitted>) {
+    for e in entries {
+        ledger.entry((e.kind, e.user.clone(), e.what.clone())).or_default().push(e);
+    }
+}
+
+fn ledger_of(entries: impl IntoIterator<Item = Emitted>) -> Ledger {
+    let mut m = Ledger::new();
+    remember(&mut m, entries);
+    m
 }
 
 fn severity_rank(s: Severity) -> u8 {
@@ -388,20 +403,17 @@ impl Alerts {
                 .with_context(|| format!("{}: cannot open the alerts file", path.display()))?;
             Some(f)
         };
-        Ok(Alerts { out, ledger })
+        Ok(Alerts { out, ledger: ledger_of(ledger) })
     }
 
     /// Whether a finding is new: nothing of its kind went out for this person over an
     /// overlapping time at this severity or above.
     fn is_new(&self, e: &Emitted) -> bool {
-        !self.ledger.iter().any(|o| {
-            o.kind == e.kind
-                && o.user == e.user
-                && o.what == e.what
-                && o.start_ms <= e.end_ms
-                && e.start_ms <= o.end_ms
-                && o.severity >= e.severity
-        })
+        let same = self.ledger.get(&(e.kind, e.user.clone(), e.what.clone()));
+        !same
+            .into_iter()
+            .flatten()
+            .any(|o| o.start_ms <= e.end_ms && e.start_ms <= o.end_ms && o.severity >= e.severity)
     }
 
     /// Runs detect over the recent window; writes and records what is new.
@@ -465,7 +477,7 @@ impl Alerts {
         }
         store.commit(b).map_err(|e: StoreError| anyhow::anyhow!(e))?;
         let alerts = new.len() - cases;
-        self.ledger.extend(new);
+        remember(&mut self.ledger, new);
         Ok((cases, alerts))
     }
 }
@@ -530,7 +542,7 @@ mod tests {
             .unwrap();
         assert_eq!((e.kind, e.user.as_str(), e.what.as_str(), e.severity), (Kind::Alert, "jdoe", "burst", 3));
         assert_eq!(e.end_ms - e.start_ms, 30 * 60_000);
-        let alerts = Alerts { out: None, ledger: vec![e.clone()] };
+        let alerts = Alerts { out: None, ledger: ledger_of([e.clone()]) };
         assert!(!alerts.is_new(&Emitted { start_ms: e.start_ms + 60_000, ..e.clone() }), "an overlapping repeat");
         assert!(alerts.is_new(&Emitted { start_ms: e.end_ms + 1, end_ms: e.end_ms + 2, ..e.clone() }), "a later one");
         assert!(alerts.is_new(&Emitted { severity: 4, ..e.clone() }), "a stronger one");
