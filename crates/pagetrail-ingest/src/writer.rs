@@ -311,6 +311,13 @@ impl<'s> Ingester<'s> {
         self.totals
     }
 
+    /// Bytes the dictionaries hold in memory, roughly (what `watch` reports with its memory).
+    pub fn names_held(&self) -> usize {
+        let d = &self.dicts;
+        let interned = [&d.spaces, &d.pages, &d.agents, &d.addrs, &d.requests, &d.referers, &d.methods, &d.extras];
+        d.users.held_bytes() + d.files.held_bytes() + interned.iter().map(|i| i.remembered().1).sum::<usize>()
+    }
+
     /// The batches committed since the last call, oldest first.
     pub fn take_commits(&mut self) -> Vec<Committed> {
         std::mem::take(&mut self.commits)

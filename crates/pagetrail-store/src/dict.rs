@@ -39,6 +39,14 @@ impl DictKind {
     pub fn looked_up_by_name(self) -> bool {
         matches!(self, DictKind::User | DictKind::Space | DictKind::Page | DictKind::File)
     }
+
+    /// Kinds whose ids nothing compares, counts or indexes: an answer only shows their text
+    /// (the request is classified from its text). Two ids with one text change no answer, so
+    /// the writer may forget old names of these kinds ([`Interner`]). Addresses and agents are
+    /// not among them: detectors compare their ids.
+    pub fn only_shown(self) -> bool {
+        matches!(self, DictKind::Request | DictKind::Referer | DictKind::Extra)
+    }
 }
 
 #[cfg(feature = "db")]
@@ -120,6 +128,11 @@ impl Dict {
     pub fn iter(&self) -> impl Iterator<Item = (u32, &[u8])> {
         self.rev.iter().enumerate().map(|(i, b)| (i as u32 + 1, &**b))
     }
+
+    /// Bytes the names cost in memory, roughly (both directions).
+    pub fn held_bytes(&self) -> usize {
+        self.rev.iter().map(|n| 2 * entry_bytes(n)).sum()
+    }
 }
 
 /// The placeholder an erased name becomes: it starts with a 0 byte, which no logged name has.
@@ -152,27 +165,68 @@ fn load_names(store: &Store, kind: DictKind, mut f: impl FnMut(u32, &[u8])) -> R
 /// The writer's view of a dictionary it only adds to (agents, addresses, requests, ...): each
 /// name once, to its id. A [`Dict`] also keeps the id -> name direction, a second copy of every
 /// name, which a long-running collector would carry for nothing.
+///
+/// A kind whose ids are only ever shown ([`DictKind::only_shown`]) keeps the names it met
+/// lately, not all of them: logged requests carry tokens and timestamps, so their number grows
+/// with time, and a collector that kept each one would grow without end. Names live in two
+/// generations of at most [`Interner::RECENT_BYTES`] each; a name met again is moved to the
+/// current one, and when that fills the older one is dropped. A name that returns after both
+/// forgot it gets a second id with the same text, which every answer shows the same way.
 pub struct Interner {
     kind: DictKind,
     ids: FastMap<Box<[u8]>, u32>,
+    /// The previous generation (only for kinds that forget).
+    older: FastMap<Box<[u8]>, u32>,
+    /// The last id given.
+    last: u32,
+    /// Bytes the current generation holds, as [`entry_bytes`] counts them.
+    held: usize,
+}
+
+/// What one remembered name costs, roughly: its bytes, the box, the map slot, the allocator.
+#[cfg(feature = "db")]
+fn entry_bytes(name: &[u8]) -> usize {
+    name.len() + 48
 }
 
 #[cfg(feature = "db")]
 impl Interner {
+    /// The most one generation of a forgetting kind holds (two are kept).
+    pub const RECENT_BYTES: usize = 16 << 20;
+
     pub fn load(store: &Store, kind: DictKind) -> Result<Interner> {
-        let mut d = Interner { kind, ids: FastMap::default() };
+        let mut d = Interner { kind, ids: FastMap::default(), older: FastMap::default(), last: 0, held: 0 };
         load_names(store, kind, |id, v| {
-            d.ids.insert(v.into(), id);
+            d.remember(v, id);
+            d.last = id;
         })?;
         Ok(d)
     }
 
+    /// How many ids the dictionary has given (on disk, not only those remembered).
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.last as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.last == 0
+    }
+
+    /// Names held in memory now, and their cost in bytes as counted against the bound.
+    pub fn remembered(&self) -> (usize, usize) {
+        let older: usize = self.older.keys().map(|k| entry_bytes(k)).sum();
+        (self.ids.len() + self.older.len(), self.held + older)
+    }
+
+    fn remember(&mut self, name: &[u8], id: u32) {
+        if self.kind.only_shown() {
+            self.held += entry_bytes(name);
+            if self.held > Self::RECENT_BYTES {
+                self.older = std::mem::take(&mut self.ids);
+                self.held = entry_bytes(name);
+            }
+        }
+        self.ids.insert(name.into(), id);
     }
 
     /// The id of `bytes`, adding it (to memory and to `batch`) when new.
@@ -180,12 +234,17 @@ impl Interner {
         if let Some(&id) = self.ids.get(bytes) {
             return id;
         }
-        let id = self.ids.len() as u32 + 1;
+        if let Some((name, id)) = self.older.remove_entry(bytes) {
+            self.remember(&name, id);
+            return id;
+        }
+        self.last += 1;
+        let id = self.last;
         if self.kind.looked_up_by_name() {
             batch.put(Cf::Dict, &fwd_key(self.kind, bytes), &id.to_be_bytes());
         }
         batch.put(Cf::Dict, &rev_key(self.kind, id), bytes);
-        self.ids.insert(bytes.into(), id);
+        self.remember(bytes, id);
         id
     }
 }
@@ -248,6 +307,54 @@ pub fn page_ref_from_bytes(b: &[u8]) -> Option<PageRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A kind that is only shown keeps a bounded number of names in memory, and every id it
+    /// hands out still names the text it was given, across a reload too.
+    #[cfg(feature = "db")]
+    #[test]
+    fn a_forgetting_interner_stays_bounded_and_every_id_keeps_its_text() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::open_writer(d.path()).unwrap();
+        let name = |i: u32| format!("/rest/api/content/{i}?expand=body.storage&_={:020}", i * 7919).into_bytes();
+        let mut given: Vec<(u32, Vec<u8>)> = Vec::new();
+        let mut req = Interner::load(&store, DictKind::Request).unwrap();
+        let mut agents = Interner::load(&store, DictKind::Agent).unwrap();
+        let mut b = store.batch();
+        let hot = name(0);
+        let hot_id = req.intern(&hot, &mut b);
+        let mut peak = 0;
+        for i in 1..400_000u32 {
+            let n = name(i);
+            given.push((req.intern(&n, &mut b), n));
+            // A name met often is never forgotten, so it keeps one id.
+            assert_eq!(req.intern(&hot, &mut b), hot_id);
+            if i % 50_000 == 0 {
+                peak = peak.max(req.remembered().1);
+            }
+        }
+        // An agent (compared by id) is never forgotten.
+        let a = agents.intern(b"curl/8.0", &mut b);
+        store.commit(b).unwrap();
+        assert!(peak <= 2 * Interner::RECENT_BYTES + 4096, "held {peak} bytes");
+        assert!(req.remembered().0 < 400_000, "{:?}", req.remembered());
+        // The first names were forgotten: met again, they get a new id with the same text.
+        let mut b = store.batch();
+        let again = req.intern(&name(1), &mut b);
+        assert_ne!(again, given[0].0);
+        assert_eq!(again, 400_001);
+        store.commit(b).unwrap();
+        for (id, text) in given.iter().step_by(997).chain([(again, name(1))].iter()) {
+            assert_eq!(super::name(&store, DictKind::Request, *id).unwrap().as_deref(), Some(text.as_slice()));
+        }
+        // Reloaded, it goes on numbering after the last id and still knows recent names.
+        let mut req = Interner::load(&store, DictKind::Request).unwrap();
+        assert_eq!(req.len(), 400_001);
+        let mut b = store.batch();
+        assert_eq!(req.intern(&name(399_999), &mut b), given.last().unwrap().0);
+        assert_eq!(req.intern(b"new", &mut b), 400_002);
+        let mut agents = Interner::load(&store, DictKind::Agent).unwrap();
+        assert_eq!(agents.intern(b"curl/8.0", &mut b), a);
+    }
 
     #[test]
     fn page_refs_round_trip() {
