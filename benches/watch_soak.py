@@ -167,13 +167,24 @@ def main():
     for l in log:
         if "event=memory" in l:
             f = dict(kv.split("=", 1) for kv in l.split() if "=" in kv)
-            mem.append((int(f["rss_kib"]), int(f["memtables_kib"]), int(f["block_cache_kib"])))
-    if len(mem) >= 2:
-        for what, (r, t, c) in (("first", mem[0]), ("last", mem[-1])):
-            print(f"| {what} memory record (minute {1 if what == 'first' else len(mem)}) | RSS {r / 1024:.1f} MiB = "
-                  f"memtables {t / 1024:.1f} + block cache {c / 1024:.1f} + the rest {(r - t - c) / 1024:.1f} MiB |")
+            mem.append({k: int(v) for k, v in f.items() if k.endswith("_kib") and v.isdigit()})
+    half = [s for s in samples if s[0] >= dur / 2]
+    if len(half) >= 2:
+        # Least squares over the second half: a collector that stopped growing has a slope near 0.
+        n = len(half)
+        mx, my = sum(s[0] for s in half) / n, sum(s[1] for s in half) / n
+        slope = sum((s[0] - mx) * (s[1] - my) for s in half) / sum((s[0] - mx) ** 2 for s in half)
+        print(f"| RSS trend over the second half | {slope * 60 / 1024:+.2f} MiB per minute |")
     print(f"| commits logged | {sum('event=commit' in l for l in log)} |")
     print(f"| warnings or errors logged | {sum('level=warn' in l or 'level=error' in l for l in log)} |")
+    if mem:
+        print()
+        print("| minute | RSS | memtables | block cache | names | heap in use | heap freed, held |")
+        print("|---|---|---|---|---|---|---|")
+        mib = lambda r, k: f"{r[k] / 1024:.1f}" if k in r else "-"
+        for i, r in enumerate(mem):
+            print(f"| {i + 1} | {mib(r, 'rss_kib')} | {mib(r, 'memtables_kib')} | {mib(r, 'block_cache_kib')} | "
+                  f"{mib(r, 'names_kib')} | {mib(r, 'heap_used_kib')} | {mib(r, 'heap_free_kib')} |")
     print("rss samples (s, MiB):", " ".join(f"{s[0]:.0f}:{s[1] / 1024:.0f}" for s in samples), file=sys.stderr)
     print(f"store and logs kept in {tmp}", file=sys.stderr)
 

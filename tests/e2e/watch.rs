@@ -314,3 +314,95 @@ fn retention_in_the_config_purges_what_is_older_from_watch() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown key 'kep'"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// A small tmpfs, unmounted when dropped: a disk that can really fill.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &Path, mib: u32) -> SmallDisk {
+        std::fs::create_dir_all(at).unwrap();
+        let o = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m,mode=0700"), "tmpfs"])
+            .arg(at)
+            .output()
+            .expect("running mount");
+        assert!(
+            o.status.success(),
+            "this test fills a real disk: it mounts a {mib} MiB tmpfs, which needs root (CAP_SYS_ADMIN): {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        );
+        SmallDisk(at.to_owned())
+    }
+
+    /// Writes zeros to `name` until the disk is full.
+    fn fill(&self, name: &str) -> PathBuf {
+        let p = self.0.join(name);
+        let mut f = std::fs::File::create(&p).unwrap();
+        let block = vec![0u8; 64 << 10];
+        while f.write_all(&block).is_ok() {}
+        while f.write_all(&block[..512]).is_ok() {}
+        p
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Waits until `err` holds `what`, for up to a minute.
+fn wait_said(err: &Path, what: &str) -> String {
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let said = std::fs::read_to_string(err).unwrap_or_default();
+        if said.contains(what) {
+            return said;
+        }
+        assert!(Instant::now() < until, "the collector never said {what:?}:\n{said}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The disk under the store fills while lines keep coming: the collector says so, keeps
+/// running, the store keeps answering with what it had, and once space is back every line
+/// is in, as one clean ingest would have it.
+#[test]
+fn watch_keeps_going_when_the_disk_fills_and_catches_up_when_it_frees() {
+    let d = tempfile::tempdir().unwrap();
+    let disk = SmallDisk::mount(&d.path().join("disk"), 48);
+    let gen = d.path().join("gen.log");
+    let cfg = pagetrail_gen::GenConfig { users: 60, days: 2, seed: 4, ..Default::default() };
+    pagetrail_gen::generate(&cfg, &mut std::io::BufWriter::new(std::fs::File::create(&gen).unwrap())).unwrap();
+    let lines: Vec<String> = std::fs::read_to_string(&gen).unwrap().split_inclusive('\n').map(String::from).collect();
+    let (a, b) = lines.split_at(lines.len() / 2);
+    let dir = d.path().join("logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let live = dir.join("conf_access_log.log");
+    let store = disk.0.join("store");
+    let err = d.path().join("watch.err");
+    append(&live, a);
+    let mut w = watch(&store, &dir, &err, &[]);
+    let before = events_in(d.path(), a);
+    wait_for(&store, before);
+
+    let filler = disk.fill("filler");
+    append(&live, b);
+    let said = wait_said(&err, "level=error event=store");
+    let record = said.lines().find(|l| l.contains("event=store")).unwrap();
+    assert!(record.contains("then=\"retrying in"), "{record}");
+    assert!(w.try_wait().unwrap().is_none(), "the collector keeps running on a full disk:\n{said}");
+    // The store still answers meanwhile, with at least what it held before.
+    let meanwhile = json(&store, &["stats"])["events"].as_u64().unwrap();
+    assert!(meanwhile >= before, "{meanwhile} < {before}");
+
+    std::fs::remove_file(&filler).unwrap();
+    wait_for(&store, events_in(d.path(), &lines));
+    let t = Command::new("kill").arg("-TERM").arg(w.id().to_string()).status().unwrap();
+    assert!(t.success());
+    assert!(w.wait().unwrap().success());
+    assert_eq!(json(&store, &["verify"])["intact"], true);
+    let clean = d.path().join("clean");
+    json(&clean, &["ingest", dir.to_str().unwrap()]);
+    assert_eq!(answers(&store), answers(&clean));
+}

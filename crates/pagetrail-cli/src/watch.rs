@@ -115,29 +115,104 @@ pub fn run(store_path: &Path, w: Watch) -> Result<()> {
     if let Some(x) = store.exposure() {
         log("warn", "exposed", &[("msg", x)]);
     }
-    let mut ing = Ingester::new(&store, w.opts.clone())?;
-    let mut alerts = Alerts::open(&store, &w.alerts)?;
-    let started = Instant::now();
-    let head = ing.chain_head();
+    let mut at = Collecting {
+        alerts: Alerts::open(&store, &w.alerts)?,
+        started: Instant::now(),
+        seen: HashMap::new(),
+        said: HashMap::new(),
+        next_detect: w.detect_every.map(|_| Instant::now()),
+        next_retention: w.config.keep.as_ref().map(|_| Instant::now()),
+        last_memory: Instant::now(),
+        consolidated_before: i64::MIN,
+        backoff: Duration::from_secs(1),
+    };
+    let (seq, head) = (pagetrail_store::meta::load_batch_seq(&store)?, pagetrail_store::chain::head(&store)?);
     log(
         "info",
         "start",
         &[
             ("store", store_path.display().to_string()),
             ("paths", w.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(",")),
-            ("batch", head.seq.to_string()),
-            ("head", hex(&head.head)),
+            ("batch", seq.to_string()),
+            ("head", hex(&head)),
         ],
     );
-    let mut seen: HashMap<PathBuf, Look> = HashMap::new();
-    // The last problem said about each path, so a file that stays unreadable is said once.
-    let mut said: HashMap<PathBuf, String> = HashMap::new();
-    let mut next_detect = w.detect_every.map(|_| Instant::now());
-    let mut next_retention = w.config.keep.as_ref().map(|_| Instant::now());
-    let mut backoff = Duration::from_secs(1);
-    let mut last_memory = Instant::now();
-    // Days before this one are held in one group per user (checked at start and each midnight).
-    let mut consolidated_before = i64::MIN;
+    let mut store = Some(store);
+    loop {
+        let failed = match store.take() {
+            Some(s) => match collect(&s, &w, &mut at, &stop)? {
+                Ended::Stopped => return Ok(()),
+                Ended::StoreFailed(e) => e.to_string(),
+            },
+            // A failed write can leave RocksDB refusing every later one (after a full disk its
+            // write-ahead log stays broken), so the store is closed and opened again.
+            None => match Store::open_writer(store_path) {
+                Ok(s) => {
+                    store = Some(s);
+                    continue;
+                }
+                Err(e) => e.to_string(),
+            },
+        };
+        // Nothing of a failed batch was written; the stored checkpoints say where to go on.
+        log("error", "store", &[("msg", failed), ("then", format!("retrying in {}s", at.backoff.as_secs()))]);
+        sleep(&stop, at.backoff);
+        at.backoff = (at.backoff * 2).min(Duration::from_secs(60));
+        if stop.load(Ordering::Relaxed) {
+            log(
+                "info",
+                "stop",
+                &[("msg", "the store could not be written: what is not in it is read at the next start".into())],
+            );
+            return Ok(());
+        }
+        at.seen.clear();
+    }
+}
+
+/// What a collector keeps across a reopening of the store.
+struct Collecting {
+    alerts: Alerts,
+    started: Instant,
+    seen: HashMap<PathBuf, Look>,
+    /// The last problem said about each path, so a file that stays unreadable is said once.
+    said: HashMap<PathBuf, String>,
+    next_detect: Option<Instant>,
+    next_retention: Option<Instant>,
+    last_memory: Instant,
+    /// Days before this one are held in one group per user (checked at start and each midnight).
+    consolidated_before: i64,
+    /// How long to wait before opening the store again after a failed write (doubling).
+    backoff: Duration,
+}
+
+/// Why collecting on one open store ended.
+enum Ended {
+    /// A stop signal or `--stop-after`: the last batch is committed.
+    Stopped,
+    /// A write failed: the store must be opened again.
+    StoreFailed(StoreError),
+}
+
+/// Looks at the files, detects and applies retention on one open store until told to stop or
+/// a store write fails.
+fn collect(store: &Store, w: &Watch, at: &mut Collecting, stop: &AtomicBool) -> Result<Ended> {
+    let mut ing = match Ingester::new(store, w.opts.clone()) {
+        Ok(i) => i,
+        Err(IngestError::Store(e)) => return Ok(Ended::StoreFailed(e)),
+        Err(e) => return Err(e.into()),
+    };
+    let Collecting {
+        alerts,
+        started,
+        seen,
+        said,
+        next_detect,
+        next_retention,
+        last_memory,
+        consolidated_before,
+        backoff,
+    } = at;
     while !stop.load(Ordering::Relaxed) && w.stop_after.is_none_or(|d| started.elapsed() < d) {
         let sources = match expand_paths(&w.paths) {
             Ok(s) => s,
@@ -205,16 +280,9 @@ pub fn run(store_path: &Path, w: Watch) -> Result<()> {
             }
         }
         if let Some(e) = store_failed {
-            // Nothing of the failed batch was written; start again from the stored checkpoints.
-            log("error", "store", &[("msg", e.to_string()), ("then", format!("retrying in {}s", backoff.as_secs()))]);
-            drop(ing);
-            sleep(&stop, backoff);
-            backoff = (backoff * 2).min(Duration::from_secs(60));
-            ing = Ingester::new(&store, w.opts.clone())?;
-            seen.clear();
-            continue;
+            return Ok(Ended::StoreFailed(e));
         }
-        backoff = Duration::from_secs(1);
+        *backoff = Duration::from_secs(1);
         if log_commits(&mut ing) {
             // A reader replays what the memtables hold from the write-ahead log when it opens:
             // flushing keeps queries fast and the collector's memory flat.
@@ -226,8 +294,13 @@ pub fn run(store_path: &Path, w: Watch) -> Result<()> {
             }
         }
         if last_memory.elapsed() >= Duration::from_secs(60) {
-            last_memory = Instant::now();
+            *last_memory = Instant::now();
             let (tables, cache) = store.memory();
+            let heap = heap::usage();
+            // Freed heap the allocator still holds (a rotated file read again, a detect round)
+            // goes back to the system, so the record shows what is live.
+            heap::trim();
+            let kib = |b: Option<u64>| b.map_or_else(|| "-".into(), |b| (b >> 10).to_string());
             log(
                 "info",
                 "memory",
@@ -235,12 +308,15 @@ pub fn run(store_path: &Path, w: Watch) -> Result<()> {
                     ("rss_kib", rss_kib().map_or_else(|| "-".into(), |k| k.to_string())),
                     ("memtables_kib", (tables >> 10).to_string()),
                     ("block_cache_kib", (cache >> 10).to_string()),
+                    ("names_kib", (ing.names_held() as u64 >> 10).to_string()),
+                    ("heap_used_kib", kib(heap.map(|h| h.0))),
+                    ("heap_free_kib", kib(heap.map(|h| h.1))),
                 ],
             );
         }
-        if let (Some(at), Some(every)) = (next_detect, w.detect_every) {
+        if let (Some(at), Some(every)) = (*next_detect, w.detect_every) {
             if Instant::now() >= at {
-                match alerts.round(&store, &w) {
+                match alerts.round(store, w) {
                     Ok((cases, found)) => {
                         if cases + found > 0 {
                             log(
@@ -252,28 +328,28 @@ pub fn run(store_path: &Path, w: Watch) -> Result<()> {
                     }
                     Err(e) => log("error", "detect", &[("msg", format!("{e:#}"))]),
                 }
-                next_detect = Some(Instant::now() + every);
+                *next_detect = Some(Instant::now() + every);
             }
         }
         let today = now_ms().div_euclid(DAY_MS);
-        if consolidated_before < today {
+        if *consolidated_before < today {
             consolidate(&mut ing, today);
-            consolidated_before = today;
+            *consolidated_before = today;
         }
-        if let (Some(at), Some((keep, text))) = (next_retention, w.config.keep.as_ref()) {
+        if let (Some(at), Some((keep, text))) = (*next_retention, w.config.keep.as_ref()) {
             if Instant::now() >= at {
                 retention(&mut ing, *keep, text);
-                next_retention = Some(Instant::now() + Duration::from_secs(3600));
+                *next_retention = Some(Instant::now() + Duration::from_secs(3600));
             }
         }
-        sleep(&stop, w.poll);
+        sleep(stop, w.poll);
     }
     let done = ing.finish();
-    let last = pagetrail_store::chain::head(&store).map(|h| hex(&h)).unwrap_or_default();
+    let last = pagetrail_store::chain::head(store).map(|h| hex(&h)).unwrap_or_default();
     match done {
         Ok(_) => {
             log("info", "stop", &[("head", last)]);
-            Ok(())
+            Ok(Ended::Stopped)
         }
         Err(e) => {
             log("error", "stop", &[("msg", e.to_string()), ("head", last)]);
@@ -292,6 +368,32 @@ fn log_commits(ing: &mut Ingester<'_>) -> bool {
         log("info", "commit", &[("batch", c.seq.to_string()), ("head", hex(&c.head))]);
     }
     !commits.is_empty()
+}
+
+/// The C allocator's view of the heap (glibc): RocksDB allocates there too.
+mod heap {
+    /// Bytes in use, and bytes freed but still held.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    pub fn usage() -> Option<(u64, u64)> {
+        // SAFETY: mallinfo2 only reads the allocator's counters.
+        let m = unsafe { libc::mallinfo2() };
+        Some(((m.uordblks + m.hblkhd) as u64, m.fordblks as u64))
+    }
+
+    /// Returns freed heap to the system.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    pub fn trim() {
+        // SAFETY: malloc_trim only releases free memory; it is safe at any time.
+        unsafe { libc::malloc_trim(0) };
+    }
+
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    pub fn usage() -> Option<(u64, u64)> {
+        None
+    }
+
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    pub fn trim() {}
 }
 
 /// This process's resident memory, from /proc (Linux).
