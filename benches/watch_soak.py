@@ -179,12 +179,12 @@ def main():
     print(f"| warnings or errors logged | {sum('level=warn' in l or 'level=error' in l for l in log)} |")
     if mem:
         print()
-        print("| minute | RSS | memtables | block cache | names | heap in use | heap freed, held |")
-        print("|---|---|---|---|---|---|---|")
+        print("| minute | RSS | memtables | block cache | table readers | names | heap in use | heap freed, held |")
+        print("|---|---|---|---|---|---|---|---|")
         mib = lambda r, k: f"{r[k] / 1024:.1f}" if k in r else "-"
         for i, r in enumerate(mem):
             print(f"| {i + 1} | {mib(r, 'rss_kib')} | {mib(r, 'memtables_kib')} | {mib(r, 'block_cache_kib')} | "
-                  f"{mib(r, 'names_kib')} | {mib(r, 'heap_used_kib')} | {mib(r, 'heap_free_kib')} |")
+                  f"{mib(r, 'table_readers_kib')} | {mib(r, 'names_kib')} | {mib(r, 'heap_used_kib')} | {mib(r, 'heap_free_kib')} |")
     print("rss samples (s, MiB):", " ".join(f"{s[0]:.0f}:{s[1] / 1024:.0f}" for s in samples), file=sys.stderr)
     print(f"store and logs kept in {tmp}", file=sys.stderr)
 

@@ -9,17 +9,42 @@ use std::time::{Duration, Instant};
 
 use pagetrail_tests::{bin, json, jsonl, ok};
 
-fn watch(store: &Path, dir: &Path, err: &Path, extra: &[&str]) -> Child {
-    Command::new(bin())
-        .arg("--store")
-        .arg(store)
-        .args(["watch", "--poll", "200ms", "--batch-lines", "700", "--quiet-secs", "3600"])
-        .args(extra)
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(err).unwrap())
-        .spawn()
-        .unwrap()
+/// A running collector, killed when dropped: a failing test leaves no process behind.
+struct Collector(Child);
+
+impl std::ops::Deref for Collector {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Collector {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn watch(store: &Path, dir: &Path, err: &Path, extra: &[&str]) -> Collector {
+    Collector(
+        Command::new(bin())
+            .arg("--store")
+            .arg(store)
+            .args(["watch", "--poll", "200ms", "--batch-lines", "700", "--quiet-secs", "3600"])
+            .args(extra)
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(err).unwrap())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 /// Waits until the store holds `events` events (queried while the collector runs).

@@ -111,6 +111,9 @@ pub fn run(store_path: &Path, w: Watch) -> Result<()> {
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, Arc::clone(&stop)).context("installing the signal handler")?;
     }
+    heap::settle();
+    // A collector reads little (a detect round, a consolidation): a small cache keeps it small.
+    Store::limit_block_cache(BLOCK_CACHE);
     let store = Store::open_writer(store_path)?;
     if let Some(x) = store.exposure() {
         log("warn", "exposed", &[("msg", x)]);
@@ -286,8 +289,7 @@ fn collect(store: &Store, w: &Watch, at: &mut Collecting, stop: &AtomicBool) -> 
         if log_commits(&mut ing) {
             // A reader replays what the memtables hold from the write-ahead log when it opens:
             // flushing keeps queries fast and the collector's memory flat.
-            let (tables, _) = store.memory();
-            if tables > FLUSH_AT {
+            if store.memory().memtables > FLUSH_AT {
                 if let Err(e) = store.flush() {
                     log("error", "flush", &[("msg", e.to_string())]);
                 }
@@ -295,7 +297,7 @@ fn collect(store: &Store, w: &Watch, at: &mut Collecting, stop: &AtomicBool) -> 
         }
         if last_memory.elapsed() >= Duration::from_secs(60) {
             *last_memory = Instant::now();
-            let (tables, cache) = store.memory();
+            let m = store.memory();
             let heap = heap::usage();
             // Freed heap the allocator still holds (a rotated file read again, a detect round)
             // goes back to the system, so the record shows what is live.
@@ -306,8 +308,9 @@ fn collect(store: &Store, w: &Watch, at: &mut Collecting, stop: &AtomicBool) -> 
                 "memory",
                 &[
                     ("rss_kib", rss_kib().map_or_else(|| "-".into(), |k| k.to_string())),
-                    ("memtables_kib", (tables >> 10).to_string()),
-                    ("block_cache_kib", (cache >> 10).to_string()),
+                    ("memtables_kib", (m.memtables >> 10).to_string()),
+                    ("block_cache_kib", (m.block_cache >> 10).to_string()),
+                    ("table_readers_kib", (m.table_readers >> 10).to_string()),
                     ("names_kib", (ing.names_held() as u64 >> 10).to_string()),
                     ("heap_used_kib", kib(heap.map(|h| h.0))),
                     ("heap_free_kib", kib(heap.map(|h| h.1))),
@@ -358,6 +361,9 @@ fn collect(store: &Store, w: &Watch, at: &mut Collecting, stop: &AtomicBool) -> 
     }
 }
 
+/// The collector's block cache.
+const BLOCK_CACHE: usize = 16 << 20;
+
 /// Memtable bytes past which `watch` flushes them.
 const FLUSH_AT: u64 = 32 << 20;
 
@@ -380,6 +386,19 @@ mod heap {
         Some(((m.uordblks + m.hblkhd) as u64, m.fordblks as u64))
     }
 
+    /// Fewer arenas and a fixed mmap threshold, before any thread starts: each of RocksDB's
+    /// threads would otherwise fragment an arena of its own, and glibc raises the mmap
+    /// threshold to the largest buffer freed, so the 8 MiB read buffers would come from (and
+    /// stay in) the heap instead of going back to the system when freed.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    pub fn settle() {
+        // SAFETY: mallopt only changes allocator parameters.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        }
+    }
+
     /// Returns freed heap to the system.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     pub fn trim() {
@@ -394,6 +413,9 @@ mod heap {
 
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     pub fn trim() {}
+
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    pub fn settle() {}
 }
 
 /// This process's resident memory, from /proc (Linux).

@@ -192,7 +192,7 @@ fn entry_bytes(name: &[u8]) -> usize {
 #[cfg(feature = "db")]
 impl Interner {
     /// The most one generation of a forgetting kind holds (two are kept).
-    pub const RECENT_BYTES: usize = 16 << 20;
+    pub const RECENT_BYTES: usize = 8 << 20;
 
     pub fn load(store: &Store, kind: DictKind) -> Result<Interner> {
         let mut d = Interner { kind, ids: FastMap::default(), older: FastMap::default(), last: 0, held: 0 };

@@ -329,26 +329,40 @@ impl Store {
         dir_size(&self.path)
     }
 
-    /// Bytes RocksDB holds in memory: the memtables of every family (what has not been
-    /// flushed yet) and the block cache.
-    pub fn memory(&self) -> (u64, u64) {
-        let tables = Cf::ALL
-            .iter()
-            .map(|&cf| {
-                self.db
-                    .property_int_value_cf(self.cf(cf), "rocksdb.cur-size-all-mem-tables")
-                    .ok()
-                    .flatten()
-                    .unwrap_or(0)
-            })
-            .sum();
-        (tables, options::cache_usage() as u64)
+    /// Bytes RocksDB holds in memory.
+    pub fn memory(&self) -> Memory {
+        let sum = |prop: &str| -> u64 {
+            Cf::ALL.iter().map(|&cf| self.db.property_int_value_cf(self.cf(cf), prop).ok().flatten().unwrap_or(0)).sum()
+        };
+        Memory {
+            memtables: sum("rocksdb.cur-size-all-mem-tables"),
+            block_cache: options::cache_usage() as u64,
+            table_readers: sum("rocksdb.estimate-table-readers-mem"),
+        }
+    }
+
+    /// Caps the block cache this process shares between its stores (a long-running collector
+    /// reads little and should not keep a query's worth of blocks).
+    pub fn limit_block_cache(bytes: usize) {
+        options::set_cache_capacity(bytes);
     }
 
     /// Approximate on-disk bytes of one column family (live SST files).
     pub fn cf_bytes(&self, cf: Cf) -> u64 {
         self.db.property_int_value_cf(self.cf(cf), "rocksdb.total-sst-files-size").ok().flatten().unwrap_or(0)
     }
+}
+
+/// What RocksDB holds in memory, in bytes.
+#[cfg(feature = "db")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Memory {
+    /// The memtables of every family: what has not been flushed yet.
+    pub memtables: u64,
+    /// The block cache (data, index and filter blocks).
+    pub block_cache: u64,
+    /// Table readers outside the block cache.
+    pub table_readers: u64,
 }
 
 #[cfg(feature = "db")]

@@ -9,6 +9,11 @@ thread_local! {
 
 use crate::Cf;
 
+/// Caps the process's shared block cache.
+pub(crate) fn set_cache_capacity(bytes: usize) {
+    CACHE.with(|c| c.clone().set_capacity(bytes));
+}
+
 /// Bytes the process's shared block cache holds now.
 pub(crate) fn cache_usage() -> usize {
     CACHE.with(|c| c.get_usage())
