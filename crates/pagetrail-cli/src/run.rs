@@ -48,7 +48,10 @@ pub fn run(args: Args) -> Result<()> {
             };
             let w = crate::watch::Watch {
                 paths,
-                opts: ingest_options(&read, false)?,
+                opts: IngestOptions {
+                    remember_names: Some(crate::watch::REMEMBER_NAMES),
+                    ..ingest_options(&read, false)?
+                },
                 poll: span(&poll, "poll")?,
                 detect_every: detect_every.as_deref().map(|d| span(d, "detect-every")).transpose()?,
                 detect_window: span(&detect_window, "detect-window")?,
@@ -449,6 +452,7 @@ fn ingest_options(read: &crate::cli::ReadOpts, final_files: bool) -> Result<Inge
         parse,
         final_files,
         quiet_after: std::time::Duration::from_secs(read.quiet_secs),
+        remember_names: None,
     })
 }
 

@@ -361,6 +361,10 @@ fn collect(store: &Store, w: &Watch, at: &mut Collecting, stop: &AtomicBool) -> 
     }
 }
 
+/// Bytes of request, referer and extra names the collector remembers per generation: each
+/// new logged request would otherwise stay in memory for the life of the process.
+pub const REMEMBER_NAMES: usize = 8 << 20;
+
 /// The collector's block cache.
 const BLOCK_CACHE: usize = 16 << 20;
 

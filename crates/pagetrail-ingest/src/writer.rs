@@ -65,6 +65,10 @@ pub struct IngestOptions {
     pub final_files: bool,
     /// A file not modified for this long is final too: nothing writes it any more.
     pub quiet_after: std::time::Duration,
+    /// Bytes of request, referer and extra names to remember per generation (two are kept);
+    /// `None` remembers all. A long-running collector needs a bound, or it grows with every
+    /// new logged request; a bulk ingest keeps all, so each text has one id.
+    pub remember_names: Option<usize>,
 }
 
 impl Default for IngestOptions {
@@ -76,6 +80,7 @@ impl Default for IngestOptions {
             parse: ParseOptions::default(),
             final_files: false,
             quiet_after: std::time::Duration::from_secs(60),
+            remember_names: None,
         }
     }
 }
@@ -265,7 +270,7 @@ impl<'s> Ingester<'s> {
     /// Loads dictionaries, page model, totals and file registry; finishes any space rebuild a
     /// crash interrupted.
     pub fn new(store: &'s Store, opts: IngestOptions) -> Result<Self> {
-        let load = |k| Interner::load(store, k);
+        let load = |k| Interner::load(store, k, opts.remember_names);
         let dicts = Dicts {
             users: Dict::load(store, DictKind::User)?,
             spaces: load(DictKind::Space)?,

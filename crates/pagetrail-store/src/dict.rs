@@ -166,12 +166,12 @@ fn load_names(store: &Store, kind: DictKind, mut f: impl FnMut(u32, &[u8])) -> R
 /// name once, to its id. A [`Dict`] also keeps the id -> name direction, a second copy of every
 /// name, which a long-running collector would carry for nothing.
 ///
-/// A kind whose ids are only ever shown ([`DictKind::only_shown`]) keeps the names it met
-/// lately, not all of them: logged requests carry tokens and timestamps, so their number grows
-/// with time, and a collector that kept each one would grow without end. Names live in two
-/// generations of at most [`Interner::RECENT_BYTES`] each; a name met again is moved to the
-/// current one, and when that fills the older one is dropped. A name that returns after both
-/// forgot it gets a second id with the same text, which every answer shows the same way.
+/// Given a bound, a kind whose ids are only ever shown ([`DictKind::only_shown`]) keeps the
+/// names it met lately, not all of them: logged requests carry tokens and timestamps, so their
+/// number grows with time, and a collector that kept each one would grow without end. Names
+/// live in two generations of at most the bound each; a name met again is moved to the current
+/// one, and when that fills the older one is dropped. A name that returns after both forgot it
+/// gets a second id with the same text, which every answer shows the same way.
 pub struct Interner {
     kind: DictKind,
     ids: FastMap<Box<[u8]>, u32>,
@@ -181,6 +181,8 @@ pub struct Interner {
     last: u32,
     /// Bytes the current generation holds, as [`entry_bytes`] counts them.
     held: usize,
+    /// The most one generation holds, for a kind that forgets; `None` keeps every name.
+    bound: Option<usize>,
 }
 
 /// What one remembered name costs, roughly: its bytes, the box, the map slot, the allocator.
@@ -191,11 +193,10 @@ fn entry_bytes(name: &[u8]) -> usize {
 
 #[cfg(feature = "db")]
 impl Interner {
-    /// The most one generation of a forgetting kind holds (two are kept).
-    pub const RECENT_BYTES: usize = 8 << 20;
-
-    pub fn load(store: &Store, kind: DictKind) -> Result<Interner> {
-        let mut d = Interner { kind, ids: FastMap::default(), older: FastMap::default(), last: 0, held: 0 };
+    /// Loads the names of a kind; `bound` (bytes a generation) applies if the kind is only shown.
+    pub fn load(store: &Store, kind: DictKind, bound: Option<usize>) -> Result<Interner> {
+        let bound = bound.filter(|_| kind.only_shown());
+        let mut d = Interner { kind, ids: FastMap::default(), older: FastMap::default(), last: 0, held: 0, bound };
         load_names(store, kind, |id, v| {
             d.remember(v, id);
             d.last = id;
@@ -219,9 +220,9 @@ impl Interner {
     }
 
     fn remember(&mut self, name: &[u8], id: u32) {
-        if self.kind.only_shown() {
+        if let Some(bound) = self.bound {
             self.held += entry_bytes(name);
-            if self.held > Self::RECENT_BYTES {
+            if self.held > bound {
                 self.older = std::mem::take(&mut self.ids);
                 self.held = entry_bytes(name);
             }
@@ -317,8 +318,9 @@ mod tests {
         let store = Store::open_writer(d.path()).unwrap();
         let name = |i: u32| format!("/rest/api/content/{i}?expand=body.storage&_={:020}", i * 7919).into_bytes();
         let mut given: Vec<(u32, Vec<u8>)> = Vec::new();
-        let mut req = Interner::load(&store, DictKind::Request).unwrap();
-        let mut agents = Interner::load(&store, DictKind::Agent).unwrap();
+        const BOUND: usize = 8 << 20;
+        let mut req = Interner::load(&store, DictKind::Request, Some(BOUND)).unwrap();
+        let mut agents = Interner::load(&store, DictKind::Agent, Some(BOUND)).unwrap();
         let mut b = store.batch();
         let hot = name(0);
         let hot_id = req.intern(&hot, &mut b);
@@ -335,7 +337,7 @@ mod tests {
         // An agent (compared by id) is never forgotten.
         let a = agents.intern(b"curl/8.0", &mut b);
         store.commit(b).unwrap();
-        assert!(peak <= 2 * Interner::RECENT_BYTES + 4096, "held {peak} bytes");
+        assert!(peak <= 2 * BOUND + 4096, "held {peak} bytes");
         assert!(req.remembered().0 < 400_000, "{:?}", req.remembered());
         // The first names were forgotten: met again, they get a new id with the same text.
         let mut b = store.batch();
@@ -347,13 +349,18 @@ mod tests {
             assert_eq!(super::name(&store, DictKind::Request, *id).unwrap().as_deref(), Some(text.as_slice()));
         }
         // Reloaded, it goes on numbering after the last id and still knows recent names.
-        let mut req = Interner::load(&store, DictKind::Request).unwrap();
+        let mut req = Interner::load(&store, DictKind::Request, Some(BOUND)).unwrap();
         assert_eq!(req.len(), 400_001);
         let mut b = store.batch();
         assert_eq!(req.intern(&name(399_999), &mut b), given.last().unwrap().0);
         assert_eq!(req.intern(b"new", &mut b), 400_002);
-        let mut agents = Interner::load(&store, DictKind::Agent).unwrap();
+        let mut agents = Interner::load(&store, DictKind::Agent, Some(BOUND)).unwrap();
         assert_eq!(agents.intern(b"curl/8.0", &mut b), a);
+        // Without a bound nothing is forgotten: the first name keeps its first id.
+        let mut all = Interner::load(&store, DictKind::Request, None).unwrap();
+        assert_eq!(all.intern(&name(2), &mut b), given[1].0);
+        // Every text once: 400,001 ids on disk, name(1) among them twice.
+        assert_eq!(all.remembered().0, 400_000);
     }
 
     #[test]
