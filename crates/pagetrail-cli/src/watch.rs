@@ -161,7 +161,7 @@ pub fn run(store_path: &Path, w: Watch) -> Result<()> {
         log("error", "store", &[("msg", failed), ("then", format!("retrying in {}s", at.backoff.as_secs()))]);
         sleep(&stop, at.backoff);
         at.backoff = (at.backoff * 2).min(Duration::from_secs(60));
-        if stop.load(Ordering::Relaxed) {
+        if stop.load(Ordering::Relaxed) || w.stop_after.is_some_and(|d| at.started.elapsed() >= d) {
             log(
                 "info",
                 "stop",
