@@ -52,13 +52,24 @@ fn locked_store_and_concurrent_readers() {
     let d = tempfile::tempdir().unwrap();
     let store = d.path().join("store");
     ok(&store, &["ingest", samples().to_str().unwrap()]);
-    let writer = pagetrail_store::Store::open_writer(&store).unwrap();
+    use pagetrail_store::{Mode, Store};
+    // With no writer, a reader opens read-only.
+    assert_eq!(Store::open_reader(&store).unwrap().mode(), Mode::ReadOnly);
+    let writer = Store::open_writer(&store).unwrap();
     let o = run(&store, &["ingest", samples().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("is locked"), "{}", stderr(&o));
     // Readers do not need the lock and see the committed data.
     assert_eq!(json(&store, &["stats"])["events"], 20);
+    // A reader beside this process's own writer follows it, and closing that reader must not
+    // release the writer's lock (a process loses its fcntl locks on any close of the file).
+    let reader = Store::open_reader(&store).unwrap();
+    assert_eq!(reader.mode(), Mode::Secondary);
+    drop(reader);
+    let o = run(&store, &["ingest", samples().to_str().unwrap()]);
+    assert!(stderr(&o).contains("is locked"), "the writer kept its lock: {}", stderr(&o));
     drop(writer);
+    assert_eq!(Store::open_reader(&store).unwrap().mode(), Mode::ReadOnly, "the writer is gone");
 }
 
 #[test]

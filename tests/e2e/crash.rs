@@ -127,9 +127,12 @@ fn readers_see_consistent_snapshots_during_an_ingest() {
     // Create the store first so readers can open it from the start.
     json(&store, &["catalog", pagetrail_tests::samples().join("catalog.csv").to_str().unwrap()]);
     let mut child = ingest_cmd(&store, &log).spawn().unwrap();
-    let (mut seen, mut distinct) = (0, std::collections::BTreeSet::new());
+    let (mut seen, mut distinct, mut following) = (0, std::collections::BTreeSet::new(), 0);
     while child.try_wait().unwrap().is_none() {
         let r = pagetrail_store::Store::open_reader(&store).unwrap();
+        // Another process's writer holds the lock: the reader follows it (a read-only open
+        // happens only in the instants before the ingest takes the lock or after it let go).
+        following += usize::from(r.mode() == pagetrail_store::Mode::Secondary);
         let totals = pagetrail_store::Totals::load(&r).unwrap();
         let users = pagetrail_store::Dict::load(&r, pagetrail_store::DictKind::User).unwrap();
         let mut events = 0u64;
@@ -143,4 +146,5 @@ fn readers_see_consistent_snapshots_during_an_ingest() {
     }
     assert!(child.wait().unwrap().success());
     assert!(distinct.len() >= 2, "the ingest finished before readers saw it in progress ({seen} reads)");
+    assert!(following >= 2, "readers saw the running writer ({following} of {seen})");
 }

@@ -1,8 +1,8 @@
 //! The pagetrail store: RocksDB column families, their value formats, and the only code that names RocksDB.
 //!
 //! A [`Store`] is opened either as the single writer (`open_writer`, which takes RocksDB's lock)
-//! or as a reader (`open_reader`, a RocksDB secondary instance that catches up once and then
-//! holds a consistent view while an ingest goes on). Writes go through a [`Batch`] that commits
+//! or as a reader (`open_reader`: read-only when no writer runs, else a RocksDB secondary
+//! instance that catches up once; either holds a consistent view while an ingest goes on). Writes go through a [`Batch`] that commits
 //! atomically across column families. The layouts are documented in `docs/storage-format.md`.
 
 #[cfg(feature = "db")]
@@ -12,6 +12,8 @@ pub mod dict;
 pub mod emitted;
 pub mod events;
 pub mod files;
+#[cfg(feature = "db")]
+mod lock;
 #[cfg(feature = "db")]
 pub mod meta;
 #[cfg(feature = "db")]
@@ -114,7 +116,10 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Writer,
-    Reader,
+    /// A reader opened read-only: no writer was running.
+    ReadOnly,
+    /// A reader that caught up once with a running writer (a RocksDB secondary instance).
+    Secondary,
 }
 
 #[cfg(feature = "db")]
@@ -124,6 +129,19 @@ pub struct Store {
     mode: Mode,
     // A secondary instance needs a folder of its own; it lives as long as the store.
     _secondary_dir: Option<tempfile::TempDir>,
+    // After `db`, so that the process forgets its writer only once RocksDB has let go.
+    _writer: Option<WriterMark>,
+}
+
+/// This process's writer of a store, known to its readers (see `lock`).
+#[cfg(feature = "db")]
+struct WriterMark(PathBuf);
+
+#[cfg(feature = "db")]
+impl Drop for WriterMark {
+    fn drop(&mut self) {
+        lock::closed_writer(&self.0);
+    }
 }
 
 #[cfg(feature = "db")]
@@ -139,8 +157,11 @@ impl Store {
         })?;
         let opts = options::db_options(true);
         let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), options::cf_options(*cf)));
+        // Known before RocksDB takes its lock, so this process's readers never touch `LOCK`.
+        lock::opened_writer(path);
+        let mark = Some(WriterMark(path.to_owned()));
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| open_error(path, e))?;
-        let store = Store { db, path: path.to_owned(), mode: Mode::Writer, _secondary_dir: None };
+        let store = Store { db, path: path.to_owned(), mode: Mode::Writer, _secondary_dir: None, _writer: mark };
         store.check_version(true)?;
         Ok(store)
     }
@@ -151,6 +172,17 @@ impl Store {
         if !path.join("CURRENT").exists() {
             return Err(StoreError::Missing(path.to_owned()));
         }
+        // With no writer to follow, a read-only open gives the same fixed view without the
+        // secondary's temporary folder and catch-up. Every table file and log is open once it
+        // returns, so a writer that starts later cannot pull them away; one that started during
+        // the open may have, and then the secondary path runs instead.
+        if !lock::writer_may_run(path) {
+            if let Ok(store) = Self::open_read_only(path) {
+                if !lock::writer_may_run(path) {
+                    return Ok(store);
+                }
+            }
+        }
         let dir = tempfile::Builder::new().prefix("pagetrail-reader").tempdir().map_err(|e| StoreError::Rocks {
             path: path.to_owned(),
             msg: format!("cannot create a temporary folder for the reader: {e}"),
@@ -159,7 +191,17 @@ impl Store {
         let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), options::cf_options(*cf)));
         let db = DB::open_cf_descriptors_as_secondary(&opts, path, dir.path(), cfs).map_err(|e| open_error(path, e))?;
         db.try_catch_up_with_primary().map_err(|e| rocks(path, e))?;
-        let store = Store { db, path: path.to_owned(), mode: Mode::Reader, _secondary_dir: Some(dir) };
+        let store =
+            Store { db, path: path.to_owned(), mode: Mode::Secondary, _secondary_dir: Some(dir), _writer: None };
+        store.check_version(false)?;
+        Ok(store)
+    }
+
+    fn open_read_only(path: &Path) -> Result<Store> {
+        let opts = options::db_options(false);
+        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), options::cf_options(*cf)));
+        let db = DB::open_cf_descriptors_read_only(&opts, path, cfs, false).map_err(|e| open_error(path, e))?;
+        let store = Store { db, path: path.to_owned(), mode: Mode::ReadOnly, _secondary_dir: None, _writer: None };
         store.check_version(false)?;
         Ok(store)
     }
