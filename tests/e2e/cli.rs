@@ -127,3 +127,21 @@ fn ingest_shows_one_bar_over_the_total_size() {
     let totals: std::collections::BTreeSet<String> = bars.iter().filter_map(|l| total_of(l)).collect();
     assert_eq!(totals.len(), 1, "one total across files: {totals:?}");
 }
+
+/// An ingest that at least doubles the store compacts it before it returns; a smaller one
+/// leaves that to RocksDB, so a daily ingest into years of history never rewrites them.
+#[test]
+fn a_bulk_load_compacts_and_a_small_ingest_does_not() {
+    let d = tempfile::tempdir().unwrap();
+    let store = d.path().join("store");
+    let big = d.path().join("conf_access_log.2026-03-16.log");
+    let cfg = pagetrail_gen::GenConfig { users: 80, days: 4, seed: 5, ..Default::default() };
+    pagetrail_gen::generate(&cfg, &mut std::io::BufWriter::new(std::fs::File::create(&big).unwrap())).unwrap();
+    let o = run(&store, &["ingest", "--batch-lines", "5000", big.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("compacted the store in"), "{}", stderr(&o));
+    let o = run(&store, &["ingest", samples().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("compacted"), "{}", stderr(&o));
+    assert_eq!(json(&store, &["verify"])["intact"], true);
+}

@@ -357,7 +357,7 @@ impl Store {
             self.db.flush_cf(self.cf(cf)).map_err(|e| write_error(&self.path, e))?;
         }
         // Force rewrites the bottom level too, so every file ends up with the bottommost
-        // compression (and its trained dictionary).
+        // compression.
         let mut co = rocksdb::CompactOptions::default();
         co.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
         for cf in Cf::ALL {
