@@ -40,10 +40,10 @@ pub fn run(args: Args) -> Result<()> {
             let store = Store::open_writer(&store_path)?;
             let before = store.bytes_on_disk();
             let (summary, secs) = ingest(&store, &paths, opts)?;
-            // A bulk load (the store at least doubled) settles at once: unmerged index operands
-            // and level-1 compression made a fresh store 16% larger and its queries up to 26%
-            // slower. A smaller ingest leaves it to RocksDB, so settling never costs more than
-            // about twice what was written.
+            // A bulk load (the store at least doubled) is compacted at once: unmerged index
+            // operands and level-1 compression made a fresh store 16% larger and its queries
+            // take up to 35% longer. A smaller ingest leaves it to RocksDB, so this never costs
+            // more than about twice what was written.
             if store.bytes_on_disk() >= 2 * before.max(1) {
                 let t = std::time::Instant::now();
                 store.compact()?;

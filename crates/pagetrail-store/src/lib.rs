@@ -2,8 +2,8 @@
 //!
 //! A [`Store`] is opened either as the single writer (`open_writer`, which takes RocksDB's lock)
 //! or as a reader (`open_reader`: read-only when no writer runs, else a RocksDB secondary
-//! instance that catches up once; either holds a consistent view while an ingest goes on). Writes go through a [`Batch`] that commits
-//! atomically across column families. The layouts are documented in `docs/storage-format.md`.
+//! instance that catches up once; either holds a consistent view while an ingest goes on).
+//! Writes go through a [`Batch`] that commits atomically across column families. The layouts are documented in `docs/storage-format.md`.
 
 #[cfg(feature = "db")]
 pub mod audit;
