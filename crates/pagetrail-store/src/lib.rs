@@ -156,11 +156,10 @@ impl Store {
             msg: format!("cannot create the store folder: {e}"),
         })?;
         let opts = options::db_options(true);
-        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), options::cf_options(*cf)));
         // Known before RocksDB takes its lock, so this process's readers never touch `LOCK`.
         lock::opened_writer(path);
         let mark = Some(WriterMark(path.to_owned()));
-        let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| open_error(path, e))?;
+        let db = DB::open_cf_descriptors(&opts, path, descriptors()).map_err(|e| open_error(path, e))?;
         let store = Store { db, path: path.to_owned(), mode: Mode::Writer, _secondary_dir: None, _writer: mark };
         store.check_version(true)?;
         Ok(store)
@@ -188,8 +187,8 @@ impl Store {
             msg: format!("cannot create a temporary folder for the reader: {e}"),
         })?;
         let opts = options::db_options(false);
-        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), options::cf_options(*cf)));
-        let db = DB::open_cf_descriptors_as_secondary(&opts, path, dir.path(), cfs).map_err(|e| open_error(path, e))?;
+        let db = DB::open_cf_descriptors_as_secondary(&opts, path, dir.path(), descriptors())
+            .map_err(|e| open_error(path, e))?;
         db.try_catch_up_with_primary().map_err(|e| rocks(path, e))?;
         let store =
             Store { db, path: path.to_owned(), mode: Mode::Secondary, _secondary_dir: Some(dir), _writer: None };
@@ -199,8 +198,8 @@ impl Store {
 
     fn open_read_only(path: &Path) -> Result<Store> {
         let opts = options::db_options(false);
-        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), options::cf_options(*cf)));
-        let db = DB::open_cf_descriptors_read_only(&opts, path, cfs, false).map_err(|e| open_error(path, e))?;
+        let db =
+            DB::open_cf_descriptors_read_only(&opts, path, descriptors(), false).map_err(|e| open_error(path, e))?;
         let store = Store { db, path: path.to_owned(), mode: Mode::ReadOnly, _secondary_dir: None, _writer: None };
         store.check_version(false)?;
         Ok(store)
@@ -445,6 +444,12 @@ fn rocks_in(path: &Path, cf: Cf, e: rocksdb::Error) -> StoreError {
         return StoreError::Corrupt { path: path.to_owned(), what: format!("{} value ({msg})", cf.name()) };
     }
     StoreError::Rocks { path: path.to_owned(), msg: format!("{}: {msg}", cf.name()) }
+}
+
+/// Every column family with its options, as each kind of open names them.
+#[cfg(feature = "db")]
+fn descriptors() -> impl Iterator<Item = ColumnFamilyDescriptor> {
+    Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), options::cf_options(*cf)))
 }
 
 #[cfg(feature = "db")]
