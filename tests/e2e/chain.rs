@@ -1,7 +1,8 @@
 //! The tamper-evident store (issue 12, item 4): `verify` with no file recomputes the hash chain
 //! and names the first batch that no longer matches.
 
-use pagetrail_store::{chain, events, Cf, Store};
+use pagetrail_store::raw::{self, Cf};
+use pagetrail_store::{chain, events, Store};
 use pagetrail_tests::{json, run};
 
 /// A store of three batches (one per file) of generated logs.
@@ -42,15 +43,15 @@ fn an_intact_store_verifies_and_a_rewritten_group_is_named() {
     // batch 2 (the test helper goes below ingest, as someone with the files would).
     {
         let s = Store::open_writer(&store).unwrap();
-        let (k, mut val) = s
-            .prefix(Cf::Events, &[])
-            .map(|kv| kv.unwrap())
+        let (k, mut val) = raw::entries(&s, Cf::Events)
+            .unwrap()
+            .into_iter()
             .find(|(k, _)| events::parse_key(k).unwrap().2 == 2)
             .expect("a group of batch 2");
         let last = val.len() - 1;
         val[last] ^= 1;
         let mut b = s.batch();
-        b.put(Cf::Events, &k, &val);
+        raw::put(&mut b, Cf::Events, &k, &val);
         s.commit(b).unwrap();
     }
     let (code, v, err) = verify(&store, &[]);
@@ -61,10 +62,13 @@ fn an_intact_store_verifies_and_a_rewritten_group_is_named() {
     // Deleting a group instead says it is missing.
     {
         let s = Store::open_writer(&store).unwrap();
-        let k =
-            s.prefix(Cf::Events, &[]).map(|kv| kv.unwrap().0).find(|k| events::parse_key(k).unwrap().2 == 1).unwrap();
+        let (k, _) = raw::entries(&s, Cf::Events)
+            .unwrap()
+            .into_iter()
+            .find(|(k, _)| events::parse_key(k).unwrap().2 == 1)
+            .unwrap();
         let mut b = s.batch();
-        b.delete(Cf::Events, &k);
+        raw::delete(&mut b, Cf::Events, &k);
         s.commit(b).unwrap();
     }
     let (_, v, _) = verify(&store, &[]);
@@ -83,14 +87,13 @@ fn removing_the_newest_batch_is_caught_against_a_logged_head() {
     {
         let s = Store::open_writer(&store).unwrap();
         let mut b = s.batch();
-        for kv in s.prefix(Cf::Events, &[]) {
-            let (k, _) = kv.unwrap();
+        for (k, _) in raw::entries(&s, Cf::Events).unwrap() {
             if events::parse_key(&k).unwrap().2 == 3 {
-                b.delete(Cf::Events, &k);
+                raw::delete(&mut b, Cf::Events, &k);
             }
         }
-        b.delete(Cf::Meta, &chain::key(3));
-        b.put(Cf::Meta, b"batch", &2u32.to_be_bytes());
+        raw::delete(&mut b, Cf::Meta, &chain::key(3));
+        raw::put(&mut b, Cf::Meta, b"batch", &2u32.to_be_bytes());
         s.commit(b).unwrap();
     }
     let (code, v, _) = verify(&store, &[]);
@@ -143,9 +146,11 @@ fn consolidation_rewrites_split_days_and_keeps_answers_and_the_chain() {
     json(&store, &["ingest", "--batch-lines", "200", logs.to_str().unwrap()]);
     let groups = |s: &std::path::Path| -> Vec<(u32, i64)> {
         let st = Store::open_reader(s).unwrap();
-        st.prefix(Cf::Events, &[])
-            .map(|kv| {
-                let (u, ts, _) = events::parse_key(&kv.unwrap().0).unwrap();
+        raw::entries(&st, Cf::Events)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| {
+                let (u, ts, _) = events::parse_key(&k).unwrap();
                 (u, ts.div_euclid(86_400_000))
             })
             .collect()
@@ -183,15 +188,15 @@ fn consolidation_rewrites_split_days_and_keeps_answers_and_the_chain() {
     assert_eq!(verify(&store, &[]).1["links"].as_u64(), Some(links));
     {
         let s = Store::open_writer(&store).unwrap();
-        let (k, mut val) = s
-            .prefix(Cf::Events, &[])
-            .map(|kv| kv.unwrap())
+        let (k, mut val) = raw::entries(&s, Cf::Events)
+            .unwrap()
+            .into_iter()
             .find(|(k, _)| events::parse_key(k).unwrap().2 == merge)
             .expect("a merged group");
         let last = val.len() - 1;
         val[last] ^= 1;
         let mut b = s.batch();
-        b.put(Cf::Events, &k, &val);
+        raw::put(&mut b, Cf::Events, &k, &val);
         s.commit(b).unwrap();
     }
     let (code, v, _) = verify(&store, &[]);

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use pagetrail_store::{dict, events, Cf, Store};
+use pagetrail_store::raw::{self, Cf};
+use pagetrail_store::{dict, events, Store};
 use pagetrail_tests::{bin, json, ok, run};
 
 const CUT: &str = "2026-03-21";
@@ -147,10 +148,7 @@ fn dump(store: &Path) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
     let s = Store::open_reader(store).unwrap();
     let mut out = Vec::new();
     for cf in Cf::ALL {
-        for kv in s.prefix(cf, &[]) {
-            let (k, v) = kv.unwrap();
-            out.push((cf, k, v));
-        }
+        out.extend(raw::entries(&s, cf).unwrap().into_iter().map(|(k, v)| (cf, k, v)));
     }
     out
 }

@@ -8,7 +8,7 @@ use pagetrail_core::time::{parse_instant, parse_span};
 use pagetrail_core::{Action, ContextPath};
 use pagetrail_ingest::{expand_paths, IngestOptions, Ingester, Progress, Summary};
 use pagetrail_query::{By as QBy, EventFilter, ReaderRow, Target, Window};
-use pagetrail_store::{rejects, Cf, Dict, DictKind, Store};
+use pagetrail_store::{rejects, Dict, DictKind, Store};
 use serde_json::json;
 
 use crate::cli::{Args, By, Command, ExportTo, Format, GenVariant, OutputFormat, Time};
@@ -293,10 +293,9 @@ pub fn run(args: Args) -> Result<()> {
                 t.print(&mut out)?;
                 writeln!(out)?;
                 let mut t = Table::new(&[("column family", false), ("sst bytes", true), ("per event", true)]);
-                for cf in Cf::ALL {
-                    let b = store.cf_bytes(cf);
+                for (name, b) in store.family_sizes() {
                     let per = if s.events > 0 { format!("{:.2}", b as f64 / s.events as f64) } else { "-".into() };
-                    t.row(vec![cf.name().into(), count(b), per]);
+                    t.row(vec![name.into(), count(b), per]);
                 }
                 t.print(&mut out)?;
             }

@@ -5,12 +5,16 @@
 //! Every part merges exactly, whatever way a day's events are split into batches: counts add,
 //! hour masks OR, first/last take min/max. That is what lets ingest write one operand per batch
 //! and RocksDB fold them ([`merge`]).
+//!
+//! Format 1 keeps its times in milliseconds after midnight; format 2, which the encoder picks
+//! when every time of the day is a whole second, in seconds.
 
 use pagetrail_core::time::DAY_MS;
 use pagetrail_core::varint::{put_u64, Reader};
 
 use crate::IndexError;
 
+#[cfg(test)]
 const V1: u8 = 1;
 /// Quarter hours in a day: reads are counted per quarter so that any real UTC offset (all are
 /// multiples of 15 minutes) maps whole quarters onto local hours.
@@ -149,9 +153,12 @@ impl DayDigest {
 
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.clear();
-        out.push(V1);
-        put_u64(out, u64::from(self.first_ms));
-        put_u64(out, u64::from(self.last_ms.saturating_sub(self.first_ms)));
+        let times = [self.first_ms, self.last_ms].into_iter().chain(self.addrs.iter().chain(&self.agents).map(|a| a.1));
+        let (fmt, div) = crate::counters::time_format(times.map(u64::from));
+        let div = div as u32;
+        out.push(fmt);
+        put_u64(out, u64::from(self.first_ms / div));
+        put_u64(out, u64::from(self.last_ms.saturating_sub(self.first_ms) / div));
         put_u64(out, u64::from(self.admin_ok));
         let nq = self.quarters.iter().filter(|&&x| x > 0).count();
         put_u64(out, nq as u64);
@@ -172,7 +179,7 @@ impl DayDigest {
             let mut prev = 0u32;
             for &(id, ms) in v {
                 put_u64(out, u64::from(id - prev));
-                put_u64(out, u64::from(ms));
+                put_u64(out, u64::from(ms / div));
                 prev = id;
             }
         }
@@ -186,15 +193,19 @@ impl DayDigest {
 
     pub fn decode(bytes: &[u8]) -> Result<DayDigest, IndexError> {
         let (&fmt, body) = bytes.split_first().ok_or(IndexError::Empty)?;
-        if fmt != V1 {
-            return Err(IndexError::UnknownFormat(fmt));
-        }
+        let scale = crate::counters::time_scale(fmt)?;
         let mut r = Reader::new(body);
         let mut d = DayDigest::default();
         let c = |_| IndexError::Corrupt;
-        let ms = |v: u64| u32::try_from(v).ok().filter(|&m| i64::from(m) < DAY_MS).ok_or(IndexError::Corrupt);
+        let ms = |v: u64| {
+            v.checked_mul(scale)
+                .and_then(|v| u32::try_from(v).ok())
+                .filter(|&m| i64::from(m) < DAY_MS)
+                .ok_or(IndexError::Corrupt)
+        };
         d.first_ms = ms(r.u64().map_err(c)?)?;
-        d.last_ms = ms(u64::from(d.first_ms).checked_add(r.u64().map_err(c)?).ok_or(IndexError::Corrupt)?)?;
+        let span = ms(r.u64().map_err(c)?)?;
+        d.last_ms = d.first_ms.checked_add(span).filter(|&m| i64::from(m) < DAY_MS).ok_or(IndexError::Corrupt)?;
         d.admin_ok = r.u32().map_err(c)?;
         let nq = r.u64().map_err(c)?;
         for _ in 0..nq {
@@ -266,7 +277,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn arb_event(day: i64) -> impl Strategy<Value = DigestEvent> {
-        (0..DAY_MS, any::<bool>(), 1u32..40, any::<bool>(), 0u32..5, 0u32..4).prop_map(
+        // Some days have whole seconds only (format 2), most milliseconds (format 1).
+        let ms = prop_oneof![0..DAY_MS, (0..DAY_MS / 1000).prop_map(|s| s * 1000)];
+        (ms, any::<bool>(), 1u32..40, any::<bool>(), 0u32..5, 0u32..4).prop_map(
             move |(ms, read, page, admin, addr, agent)| DigestEvent {
                 ts_ms: day * DAY_MS + ms,
                 read_page: read.then_some(page),
@@ -339,7 +352,20 @@ mod tests {
             d.agents,
             vec![(0, (23 * 60 + 59) * 60_000), (1, (9 * 60 + 20) * 60_000), (2, (13 * 60 + 6) * 60_000)]
         );
+        assert_eq!(d.to_bytes()[0], 2, "whole seconds only: format 2");
         assert_eq!(DayDigest::decode(&d.to_bytes()).unwrap(), d);
+    }
+
+    #[test]
+    fn format_1_digests_still_decode() {
+        // As store format 3 wrote it: first 09:00:00.000, span 1 ms, no admin, one quarter (36,
+        // one read), one page (7, hour 9, one read), one address (3, at 09:00:00.001), no agents.
+        let v1 = [V1, 0x80, 0xc5, 0xb9, 0x0f, 1, 0, 1, 36, 1, 1, 7, 0x80, 0x04, 1, 1, 3, 0x81, 0xc5, 0xb9, 0x0f, 0];
+        let d = DayDigest::decode(&v1).unwrap();
+        assert_eq!((d.first_ms, d.last_ms), (32_400_000, 32_400_001));
+        assert_eq!(d.pages, vec![PageDay { page: 7, hours: 1 << 9, reads: 1 }]);
+        assert_eq!((d.addrs.clone(), d.agents.clone()), (vec![(3, 32_400_001)], vec![]));
+        assert_eq!(d.to_bytes(), v1, "a millisecond day is still written as format 1");
     }
 
     #[test]

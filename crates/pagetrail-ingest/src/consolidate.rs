@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use pagetrail_core::time::day_of;
 use pagetrail_store::chain::{self, GroupHasher, Link, Rehash};
 use pagetrail_store::events::{self, parse_key, Group};
-use pagetrail_store::{Cf, EventRow};
+use pagetrail_store::EventRow;
 
 use crate::writer::{Committed, Ingester};
 use crate::Result;
@@ -38,7 +38,7 @@ impl<'s> Ingester<'s> {
         let mut run: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let mut run_of: Option<(u32, i64)> = None;
         let mut bad = false;
-        store.prefix(Cf::Events, &[]).visit(|k, v| {
+        events::visit_stored(store, |k, v| {
             let Some((user, ts, _)) = parse_key(k) else {
                 bad = true;
                 return false;
@@ -77,7 +77,7 @@ impl<'s> Ingester<'s> {
                 let (_, ts, from) = parse_key(k).ok_or_else(|| store.corrupt("event key"))?;
                 rows.extend(Group::decode(ts, v).map_err(|e| store.corrupt(e))?);
                 affected.insert(from);
-                batch.delete(Cf::Events, k);
+                events::delete(&mut batch, k);
                 gone.insert(k.clone());
             }
             rows.sort_by_key(|r| (r.ts_ms, r.file, r.line));
@@ -85,7 +85,7 @@ impl<'s> Ingester<'s> {
             let key = events::key(user, rows[0].ts_ms, seq);
             let mut buf = Vec::new();
             Group::encode(&rows, usize::MAX, &mut buf);
-            batch.put(Cf::Events, &key, &buf);
+            events::put(&mut batch, &key, &buf);
             out.days += 1;
             out.groups_before += run.len() as u64;
             out.events += rows.len() as u64;
@@ -101,7 +101,7 @@ impl<'s> Ingester<'s> {
         let covered = chain::first_seq(store)?.unwrap_or(seq);
         let mut rest: BTreeMap<u32, GroupHasher> =
             affected.iter().filter(|&&s| s >= covered).map(|&s| (s, GroupHasher::default())).collect();
-        store.prefix(Cf::Events, &[]).visit(|k, v| {
+        events::visit_stored(store, |k, v| {
             if let Some((_, _, s)) = parse_key(k) {
                 if let Some(h) = rest.get_mut(&s).filter(|_| !gone.contains(k)) {
                     h.add(k, v);

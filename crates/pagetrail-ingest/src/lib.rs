@@ -5,10 +5,13 @@
 //! identity and the file's checkpoint) as one atomic RocksDB write, so a crash at any point
 //! followed by a re-run leaves what one clean run leaves.
 
+mod accept;
 mod catalog;
+mod commit;
 mod consolidate;
 pub mod custody;
 pub use catalog::{read_catalog, read_users};
+mod format;
 mod input;
 mod pages;
 mod purge;
@@ -17,11 +20,10 @@ mod writer;
 use std::path::PathBuf;
 
 pub use consolidate::Consolidated;
+pub use format::Format;
 pub use input::{expand_paths, Opened, Source};
 pub use purge::{Purge, Purged};
-pub use writer::{
-    Committed, FileOutcome, Format, IngestOptions, Ingester, Progress, Summary, CONTINUED_REASON, CUT_REASON,
-};
+pub use writer::{Committed, FileOutcome, IngestOptions, Ingester, Progress, Summary, CONTINUED_REASON, CUT_REASON};
 
 /// What stops a source from being ingested. Each names the file.
 #[derive(Debug, thiserror::Error)]

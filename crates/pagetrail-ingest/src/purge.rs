@@ -15,14 +15,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use pagetrail_core::event::fold_user;
 use pagetrail_core::is_read;
 use pagetrail_core::time::{month_of_day, month_start_day, DAY_MS};
-use pagetrail_index::keys::{entity_prefix, key_user, parse, Grain};
-use pagetrail_index::readers::{self, Readers};
+use pagetrail_index::keys::Grain;
 use pagetrail_store::chain::{self, GroupHasher, Link, Rehash};
-use pagetrail_store::events::{parse_key, Group};
+use pagetrail_store::events::{self, parse_key, Group};
 use pagetrail_store::users::UserMap;
-use pagetrail_store::{audit, emitted, rejects, Batch, Cf};
+use pagetrail_store::{audit, digests, emitted, index, rejects, Batch};
 
-use crate::writer::{index_reads, Committed, Ingester, ReadFact};
+use crate::commit::index_reads;
+use crate::writer::{Committed, Ingester, ReadFact};
 use crate::{IngestError, Result};
 
 /// What to remove.
@@ -48,9 +48,6 @@ pub struct Purged {
     /// The purge's own link.
     pub link: Option<Committed>,
 }
-
-/// The index families with `grain ‖ entity ‖ period` keys.
-const INDEXES: [Cf; 5] = [Cf::UserDays, Cf::UserPages, Cf::PageUsers, Cf::SpaceUsers, Cf::SpaceUserPages];
 
 /// Which rows of the store a purge takes, as it scans the events.
 struct Scan {
@@ -127,7 +124,7 @@ impl<'s> Ingester<'s> {
         let mut scan =
             Scan { hashers: BTreeMap::new(), affected: BTreeSet::new(), first_kept: i64::MAX, last_kept: i64::MIN };
         let mut bad = None;
-        store.prefix(Cf::Events, &[]).visit(|k, v| {
+        events::visit_stored(store, |k, v| {
             let Some((user, ts, seq)) = parse_key(k) else {
                 bad = Some("event key".to_owned());
                 return false;
@@ -140,7 +137,7 @@ impl<'s> Ingester<'s> {
                 }
             };
             if drop(user, ts) {
-                batch.delete(Cf::Events, k);
+                events::delete(batch, k);
                 scan.affected.insert(seq);
                 out.groups += 1;
                 out.events += rows.len() as u64;
@@ -190,54 +187,30 @@ impl<'s> Ingester<'s> {
                 }
             },
         )?;
-        for cf in INDEXES {
-            let mut bad = false;
-            store.prefix(cf, &[]).visit(|k, _| {
-                let Some((_, grain, period)) = k.get(..9).and_then(parse) else {
-                    bad = true;
-                    return false;
-                };
-                let period = i64::from(period);
-                let gone = match grain {
-                    Grain::Day => period < day,
-                    Grain::Month => period < month || (recount && period == month),
-                };
-                if gone {
-                    batch.delete(cf, k);
-                    out.index_rows += 1;
-                }
-                true
-            })?;
-            if bad {
-                return Err(store.corrupt(format!("{} key", cf.name())).into());
-            }
-        }
+        out.index_rows += index::remove_before(store, batch, day, month, recount)?;
         index_reads(facts.into_iter(), &self.model.space, &[Grain::Month], batch);
-        store.prefix(Cf::UserDigest, &[]).visit(|k, _| {
-            if pagetrail_index::digest::parse_key(k).is_none_or(|(_, d)| i64::from(d) < day) {
-                batch.delete(Cf::UserDigest, k);
-                out.index_rows += 1;
-            }
-            true
-        })?;
+        out.index_rows += digests::remove_before(store, batch, day)?;
         for d in downloads.iter().filter(|d| d.ts_ms < cut) {
             audit::delete(batch, d);
             out.index_rows += 1;
         }
         // A log is written in time order: a file's lines before its first event kept are older
         // than the cut. A file with no event kept has nothing newer.
-        store.prefix(Cf::Rejects, &[]).visit(|k, _| {
-            let Some((file, line)) = rejects::parse_key(k) else { return true };
-            let gone = match first_kept_line.get(&file) {
+        let mut gone = Vec::new();
+        rejects::visit(store, None, |file, line, _, _| {
+            let old = match first_kept_line.get(&file) {
                 Some(&first) => line < first,
                 None => purged_files.contains(&file),
             };
-            if gone {
-                batch.delete(Cf::Rejects, k);
-                out.rejects += 1;
+            if old {
+                gone.push((file, line));
             }
             true
         })?;
+        out.rejects += gone.len() as u64;
+        for (file, line) in gone {
+            rejects::delete(batch, file, line);
+        }
         for e in emitted::load_all(store)?.iter().filter(|e| e.end_ms < cut) {
             emitted::delete(batch, e);
         }
@@ -257,66 +230,25 @@ impl<'s> Ingester<'s> {
         let downloads = audit::range(store, i64::MIN / 4, i64::MAX / 4)?;
         let audit_keys: HashSet<(i64, u32, u64)> = downloads.iter().map(|d| (d.ts_ms, d.file, d.line)).collect();
         let scan = self.scan_events(batch, out, &audit_keys, |user, _| ids.contains(&user), |_| {}, |_, _| {})?;
-        for &u in &ids {
-            for cf in [Cf::UserDays, Cf::UserPages] {
-                for grain in [Grain::Day, Grain::Month] {
-                    for kv in store.prefix(cf, &entity_prefix(grain, u)) {
-                        batch.delete(cf, &kv?.0);
-                        out.index_rows += 1;
-                    }
-                }
-            }
-            for kv in store.prefix(Cf::UserDigest, &u.to_be_bytes()) {
-                batch.delete(Cf::UserDigest, &kv?.0);
-                out.index_rows += 1;
-            }
-        }
-        let mut buf = Vec::new();
-        for cf in [Cf::PageUsers, Cf::SpaceUsers] {
-            let mut bad = false;
-            store.prefix(cf, &[]).visit(|k, v| {
-                let mut list = Readers::new();
-                bad |= readers::for_each(v, |u, c| {
-                    list.insert(u, c);
-                })
-                .is_err();
-                let before = list.len();
-                list.retain(|u, _| !ids.contains(u));
-                if list.len() != before {
-                    out.index_rows += 1;
-                    if list.is_empty() {
-                        batch.delete(cf, k);
-                    } else {
-                        readers::encode(&list, &mut buf);
-                        batch.put(cf, k, &buf);
-                    }
-                }
-                !bad
-            })?;
-            if bad {
-                return Err(store.corrupt(format!("{} row", cf.name())).into());
-            }
-        }
-        store.prefix(Cf::SpaceUserPages, &[]).visit(|k, _| {
-            if key_user(k).is_some_and(|u| ids.contains(&u)) {
-                batch.delete(Cf::SpaceUserPages, k);
-                out.index_rows += 1;
-            }
-            true
-        })?;
+        out.index_rows += index::remove_users(store, batch, &ids)?;
+        out.index_rows += digests::remove_users(store, batch, &ids)?;
         for d in downloads.iter().filter(|d| ids.contains(&d.user)) {
             audit::delete(batch, d);
             out.index_rows += 1;
         }
         // A rejected line that names them is theirs too (a torn line of their request).
-        store.prefix(Cf::Rejects, &[]).visit(|k, v| {
-            let raw = rejects::decode(v).map(|(_, raw)| raw.to_ascii_lowercase()).unwrap_or_default();
+        let mut gone = Vec::new();
+        rejects::visit(store, None, |file, line, _, raw| {
+            let raw = raw.to_ascii_lowercase();
             if names.iter().any(|n| names_word(&raw, n)) {
-                batch.delete(Cf::Rejects, k);
-                out.rejects += 1;
+                gone.push((file, line));
             }
             true
         })?;
+        out.rejects += gone.len() as u64;
+        for (file, line) in gone {
+            rejects::delete(batch, file, line);
+        }
         for e in emitted::load_all(store)? {
             if names.contains(&fold_user(&e.user).as_bytes().to_ascii_lowercase()) {
                 emitted::delete(batch, &e);

@@ -3,53 +3,20 @@
 use std::collections::HashMap;
 
 use pagetrail_core::event::fold_user;
-use pagetrail_core::sources::{self, ParseOptions, SourceEvent, SourceFormat};
-use pagetrail_core::time::{day_of, month_of_day, month_start_day, DAY_MS};
-use pagetrail_core::{classify, is_read, parse_line, Action, ContextPath, PageRef, Variant};
-use pagetrail_index::digest::{self, DayDigest, DigestEvent};
-use pagetrail_index::keys::{entity_key, entity_user_key, Grain};
+use pagetrail_core::sources::{self, ParseOptions};
+use pagetrail_core::{ContextPath, PageRef};
 use pagetrail_index::pages::PageModel;
-use pagetrail_index::readers::{self, Readers};
-use pagetrail_index::{bitmap, Counters};
-use pagetrail_store::audit::AuditDownload;
-use pagetrail_store::chain::{self, GroupHasher, Link};
+use pagetrail_store::chain::{self, Link};
 use pagetrail_store::dict::{page_ref_bytes, Interner};
 use pagetrail_store::files::{hash, HEAD_LEN};
 use pagetrail_store::meta::{load_batch_seq, save_batch_seq};
-use pagetrail_store::{events, rejects, Batch, Cf, Dict, DictKind, EventRow, FileRecord, Group, Store, Totals};
-use roaring::RoaringBitmap;
+use pagetrail_store::{rejects, Batch, Dict, DictKind, EventRow, FileRecord, Store, Totals};
 use sha2::{Digest, Sha256};
 
+use crate::format::{detect, whole_file_json};
 use crate::input::read_full;
-use crate::pages::{backfill, load_dirty, load_model, rebuild_dirty, save_dirty};
-use crate::{IngestError, Result, Source};
-
-/// The shape of a source file: a Tomcat access log, or another Confluence source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    Tomcat(Variant),
-    Source(SourceFormat),
-}
-
-impl Format {
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Tomcat(v) => v.name(),
-            Format::Source(f) => f.name(),
-        }
-    }
-
-    /// `tomcat-a`, `tomcat-b`, `tomcat-c`, `accesslogfilter`, `dc-audit`, `dc-audit-rest`,
-    /// `cloud-audit`, `org-audit` or `jsonl`.
-    pub fn from_name(s: &str) -> Option<Format> {
-        Variant::from_name(s).map(Format::Tomcat).or_else(|| SourceFormat::from_name(s).map(Format::Source))
-    }
-
-    /// JSON exports may be whole-file arrays or pretty-printed pages rather than one record a line.
-    fn is_json(self) -> bool {
-        matches!(self, Format::Source(f) if f != SourceFormat::AccessLogFilter)
-    }
-}
+use crate::pages::{load_dirty, load_model, rebuild_dirty};
+use crate::{Format, IngestError, Result, Source};
 
 /// How to read sources.
 #[derive(Clone, Debug)]
@@ -189,39 +156,39 @@ pub(crate) struct ReadFact {
 /// added to.
 pub(crate) struct Dicts {
     pub(crate) users: Dict,
-    spaces: Interner,
-    pages: Interner,
-    agents: Interner,
-    addrs: Interner,
-    requests: Interner,
-    referers: Interner,
-    methods: Interner,
-    files: Dict,
-    extras: Interner,
+    pub(crate) spaces: Interner,
+    pub(crate) pages: Interner,
+    pub(crate) agents: Interner,
+    pub(crate) addrs: Interner,
+    pub(crate) requests: Interner,
+    pub(crate) referers: Interner,
+    pub(crate) methods: Interner,
+    pub(crate) files: Dict,
+    pub(crate) extras: Interner,
 }
 
 pub struct Ingester<'s> {
     pub(crate) store: &'s Store,
-    opts: IngestOptions,
+    pub(crate) opts: IngestOptions,
     pub(crate) dicts: Dicts,
     pub(crate) model: PageModel,
     pub(crate) totals: Totals,
     pub(crate) batch_seq: u32,
-    registry: Vec<FileRecord>,
-    summary: Summary,
+    pub(crate) registry: Vec<FileRecord>,
+    pub(crate) summary: Summary,
     // The batch being built.
-    batch: Batch<'s>,
-    groups: HashMap<(u32, i64), Vec<EventRow>>,
-    reads: Vec<ReadFact>,
-    pending_lines: usize,
-    pending_rejects: u32,
-    scratch: Vec<u8>,
+    pub(crate) batch: Batch<'s>,
+    pub(crate) groups: HashMap<(u32, i64), Vec<EventRow>>,
+    pub(crate) reads: Vec<ReadFact>,
+    pub(crate) pending_lines: usize,
+    pub(crate) pending_rejects: u32,
+    pub(crate) scratch: Vec<u8>,
     /// The chain's head after the last commit, and the commits not yet taken by `take_commits`.
     pub(crate) chain_head: chain::Hash,
     pub(crate) commits: Vec<Committed>,
     /// Plain files this ingester checkpointed, by record key: the offset and the SHA-256 state
     /// there, so the next look at a growing file reads only what is new (`watch`).
-    resume: HashMap<Vec<u8>, (u64, Sha256)>,
+    pub(crate) resume: HashMap<Vec<u8>, (u64, Sha256)>,
 }
 
 /// One committed batch: its number and the chain head it led to (what `watch` logs).
@@ -483,7 +450,7 @@ impl<'s> Ingester<'s> {
         rec.last_file = file_id;
         if self.dicts.files.len() > known_names && !rec.context_path.is_empty() {
             // Shown events re-classify their stored path, which needs the file's context path.
-            self.batch.put(Cf::Meta, &pagetrail_store::meta::context_key(file_id), rec.context_path.as_bytes());
+            pagetrail_store::meta::put_context(&mut self.batch, file_id, &rec.context_path);
         }
 
         if resume.is_none() && format.is_json() && whole_file_json(&buf[..filled]) {
@@ -677,7 +644,7 @@ impl<'s> Ingester<'s> {
         match pagetrail_store::rejects::get(self.store, prev, line)? {
             Some((_, first)) => {
                 // `line` counts it again; it is the same line.
-                self.batch.delete(Cf::Rejects, &rejects::key(prev, line));
+                rejects::delete(&mut self.batch, prev, line);
                 self.totals.rejected = self.totals.rejected.saturating_sub(1);
                 self.totals.lines = self.totals.lines.saturating_sub(1);
                 let mut whole = first;
@@ -696,7 +663,7 @@ impl<'s> Ingester<'s> {
     fn drop_cut_note(&mut self, file: u32, line: u64) -> Result<()> {
         if let Some((reason, _)) = pagetrail_store::rejects::get(self.store, file, line)? {
             if reason.starts_with(CUT_REASON) {
-                self.batch.delete(Cf::Rejects, &rejects::key(file, line));
+                rejects::delete(&mut self.batch, file, line);
                 self.totals.rejected = self.totals.rejected.saturating_sub(1);
             }
         }
@@ -726,179 +693,6 @@ impl<'s> Ingester<'s> {
             }
         }
         Ok(())
-    }
-
-    fn reject(&mut self, file: u32, line: u64, reason: &str, raw: &[u8]) {
-        self.batch.put(Cf::Rejects, &rejects::key(file, line), &rejects::encode(reason, raw));
-        self.totals.rejected += 1;
-        self.summary.rejected += 1;
-        self.pending_rejects += 1;
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn line(&mut self, raw: &[u8], file: u32, line: u64, format: Format, ctx: &ContextPath, popts: &ParseOptions) {
-        self.pending_lines += 1;
-        self.totals.lines += 1;
-        self.summary.lines += 1;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let Ok(text) = std::str::from_utf8(raw) else {
-            return self.reject(file, line, "not valid UTF-8", raw);
-        };
-        let variant = match format {
-            Format::Tomcat(v) => v,
-            Format::Source(f) => {
-                let audit = matches!(
-                    f,
-                    SourceFormat::DcAudit
-                        | SourceFormat::DcAuditRest
-                        | SourceFormat::CloudAudit
-                        | SourceFormat::OrgAudit
-                );
-                return match sources::parse_line(f, text, popts) {
-                    Ok(Some(ev)) => self.accept_source(ev, file, line, audit),
-                    // Lines of the file that are not access events (other log lines, skipped audit kinds).
-                    Ok(None) => {
-                        self.totals.noise += 1;
-                        self.summary.noise += 1;
-                    }
-                    Err(e) => self.reject(file, line, &e.to_string(), raw),
-                };
-            }
-        };
-        let rec = match parse_line(variant, text) {
-            Ok(r) => r,
-            Err(e) => return self.reject(file, line, &e.to_string(), raw),
-        };
-        let cls = classify(ctx, rec.method, rec.path, rec.query);
-        if cls.action == Action::Noise {
-            self.totals.noise += 1;
-            self.summary.noise += 1;
-            return;
-        }
-        let d = &mut self.dicts;
-        let b = &mut self.batch;
-        let ts = rec.ts_ms;
-        let user = d.users.intern(fold_user(rec.user).as_bytes(), b);
-        let space = cls.space.as_deref().map(|s| d.spaces.intern(s.as_bytes(), b));
-        let page = cls.page_ref().map(|r| d.pages.intern(&page_ref_bytes(&r), b));
-        if let Some(p) = page {
-            self.model.ensure(p);
-            if let Some(s) = space {
-                self.model.note_url_space(p, s, ts);
-            }
-        }
-        if let (Some((_, sk, title)), Some(target), Some(s)) = (cls.link(), page, space) {
-            let titled = PageRef::Titled { space: sk.to_owned(), title: title.to_owned() };
-            let t = d.pages.intern(&page_ref_bytes(&titled), b);
-            self.model.note_url_space(t, s, ts);
-            self.model.note_link(t, target, ts);
-        }
-        self.scratch.clear();
-        self.scratch.extend_from_slice(rec.path.as_bytes());
-        self.scratch.push(0);
-        self.scratch.extend_from_slice(rec.query.as_bytes());
-        let row = EventRow {
-            ts_ms: ts,
-            action: cls.action,
-            status: rec.status,
-            bytes: rec.bytes,
-            duration_ms: rec.duration_ms,
-            page: page.unwrap_or(0),
-            method: intern_opt(&mut d.methods, rec.method, b),
-            request: d.requests.intern(&self.scratch, b),
-            referer: intern_opt(&mut d.referers, rec.referer, b),
-            addr: intern_opt(&mut d.addrs, rec.ip, b),
-            agent: intern_opt(&mut d.agents, &rec.user_agent, b),
-            file,
-            line,
-            extra: 0,
-        };
-        self.groups.entry((user, day_of(ts))).or_default().push(row);
-        self.totals.events += 1;
-        self.summary.events += 1;
-        self.totals.first_ms = self.totals.first_ms.min(ts);
-        self.totals.last_ms = self.totals.last_ms.max(ts);
-        if let Some(p) = page.filter(|_| is_read(cls.action, rec.status, true)) {
-            self.reads.push(ReadFact { user, page: p, ts_ms: ts, bytes: rec.bytes });
-            self.totals.reads += 1;
-            self.summary.reads += 1;
-        }
-    }
-
-    /// Stores one event of a non-Tomcat source, the same way as an access-log line.
-    fn accept_source(&mut self, ev: SourceEvent, file: u32, line: u64, audit: bool) {
-        let d = &mut self.dicts;
-        let b = &mut self.batch;
-        let ts = ev.ts_ms;
-        // Until a user directory maps them, keys and account ids stand as given (contract §5a).
-        let user = d.users.intern(fold_user(ev.actor.as_str()).as_bytes(), b);
-        let space = ev.space.as_deref().map(|s| d.spaces.intern(s.as_bytes(), b));
-        let page_ref = ev.page_ref();
-        let page = page_ref.as_ref().map(|r| d.pages.intern(&page_ref_bytes(r), b));
-        if let Some(p) = page {
-            self.model.ensure(p);
-            if let Some(s) = space {
-                self.model.note_url_space(p, s, ts);
-            }
-        }
-        if let (Some(_), Some(s), Some(sk), Some(title), Some(target)) = (ev.page_id, space, &ev.space, &ev.title, page)
-        {
-            let t = d.pages.intern(&page_ref_bytes(&PageRef::Titled { space: sk.clone(), title: title.clone() }), b);
-            self.model.note_url_space(t, s, ts);
-            self.model.note_link(t, target, ts);
-        }
-        self.scratch.clear();
-        self.scratch.extend_from_slice(ev.path.as_bytes());
-        self.scratch.push(0);
-        self.scratch.extend_from_slice(ev.query.as_bytes());
-        let extra = if ev.extra.is_empty() {
-            0
-        } else {
-            let mut obj = String::from("{");
-            for (i, (k, v)) in ev.extra.iter().enumerate() {
-                if i > 0 {
-                    obj.push(',');
-                }
-                obj.push_str(&json_string(k));
-                obj.push(':');
-                obj.push_str(&json_string(v));
-            }
-            obj.push('}');
-            d.extras.intern(obj.as_bytes(), b)
-        };
-        let read = ev.is_read();
-        let row = EventRow {
-            ts_ms: ts,
-            action: ev.action,
-            status: ev.status,
-            bytes: ev.bytes,
-            duration_ms: ev.duration_ms,
-            page: page.unwrap_or(0),
-            method: intern_opt(&mut d.methods, &ev.method, b),
-            request: d.requests.intern(&self.scratch, b),
-            referer: intern_opt(&mut d.referers, &ev.referer, b),
-            addr: intern_opt(&mut d.addrs, &ev.ip, b),
-            agent: intern_opt(&mut d.agents, &ev.user_agent, b),
-            file,
-            line,
-            extra,
-        };
-        self.groups.entry((user, day_of(ts))).or_default().push(row);
-        self.totals.events += 1;
-        self.summary.events += 1;
-        self.totals.first_ms = self.totals.first_ms.min(ts);
-        self.totals.last_ms = self.totals.last_ms.max(ts);
-        if let Some(p) = page.filter(|_| read) {
-            self.summary.reads += 1;
-            if audit && ev.action == Action::Download {
-                // Counted by readers unless the access log has the same download (audit.rs).
-                let d = AuditDownload { ts_ms: ts, file, line, user, page: p, bytes: ev.bytes };
-                pagetrail_store::audit::put(&mut self.batch, &d);
-            } else {
-                self.reads.push(ReadFact { user, page: p, ts_ms: ts, bytes: ev.bytes });
-                self.totals.reads += 1;
-            }
-        }
     }
 
     /// A JSON export that is one array or page of records (not one record a line): read whole,
@@ -976,84 +770,6 @@ impl<'s> Ingester<'s> {
         Ok(outcome)
     }
 
-    /// Resolves pages, indexes the pending reads, and writes everything in one atomic batch.
-    pub(crate) fn commit(&mut self, file: Option<&FileRecord>) -> Result<()> {
-        let batch_empty = self.batch.is_empty() && self.groups.is_empty() && file.is_none();
-        let changes = self.model.resolve();
-        if batch_empty && changes.metas.is_empty() {
-            return Ok(());
-        }
-        let store = self.store;
-        let mut batch = std::mem::replace(&mut self.batch, store.batch());
-        let seq = self.batch_seq + 1;
-        for &r in &changes.metas {
-            pagetrail_store::pages::put_meta(&mut batch, r, &self.model.metas[r as usize]);
-        }
-        for &c in &changes.chunks {
-            pagetrail_store::pages::put_chunk(&mut batch, c, &self.model.chunk(c));
-        }
-        let mut dirty = load_dirty(store)?;
-        for &(r, s) in &changes.placed {
-            backfill(store, r, s, &mut batch)?;
-        }
-        for &(r, old, new) in &changes.moved {
-            backfill(store, r, new, &mut batch)?;
-            if !dirty.contains(&old) {
-                dirty.push(old);
-            }
-        }
-        if !changes.moved.is_empty() {
-            save_dirty(&mut batch, &dirty);
-        }
-        self.index_reads(&mut batch);
-        let mut buf = Vec::new();
-        // The chain hashes the groups in key order, as `verify` meets them in the store: sort
-        // them by (user, first event) before encoding, and hash each value as it is written.
-        let mut groups: Vec<((u32, i64), Vec<EventRow>)> = self.groups.drain().collect();
-        for (_, rows) in &mut groups {
-            rows.sort_by_key(|r| (r.ts_ms, r.file, r.line));
-        }
-        groups.sort_unstable_by_key(|((user, _), rows)| events::key(*user, rows[0].ts_ms, 0));
-        let mut hasher = GroupHasher::default();
-        for ((user, day), rows) in groups {
-            Group::encode(&rows, usize::MAX, &mut buf);
-            let key = events::key(user, rows[0].ts_ms, seq);
-            batch.put(Cf::Events, &key, &buf);
-            hasher.add(&key, &buf);
-            day_digest(day, &rows).encode(&mut buf);
-            batch.merge(Cf::UserDigest, &digest::key(user, day as u32), &buf);
-        }
-        let (groups, events_sha) = hasher.finish();
-        if let Some(rec) = file {
-            batch.put(Cf::Files, &rec.key(), &rec.encode());
-            batch.put(Cf::Meta, &pagetrail_store::files::name_key(rec.last_file), &rec.key());
-        }
-        let link = Link::Batch {
-            seq,
-            at_ms: now_ms(),
-            groups,
-            events_sha,
-            rejects: self.pending_rejects,
-            file: file.map(|r| chain::FileMark {
-                name: r.name.clone(),
-                offset: r.offset,
-                sha256: r.sha256.unwrap_or_default(),
-            }),
-        };
-        self.totals.save(&mut batch);
-        self.commit_with_link(batch, &link)?;
-        self.pending_lines = 0;
-        self.pending_rejects = 0;
-        if !changes.moved.is_empty() {
-            rebuild_dirty(store, &self.model, dirty)?;
-        }
-        Ok(())
-    }
-
-    fn index_reads(&mut self, batch: &mut Batch<'_>) {
-        index_reads(self.reads.drain(..), &self.model.space, &[Grain::Day, Grain::Month], batch);
-    }
-
     /// Applies user-directory rows (username, user key, account id): the key and the account id
     /// become aliases of the username, for every event stored before or after. Atomic.
     pub fn apply_users(&mut self, rows: &[(String, String, String)]) -> Result<()> {
@@ -1087,123 +803,6 @@ impl<'s> Ingester<'s> {
         }
         self.commit(None)
     }
-}
-
-/// Index operands of reads, at the given grains: per user (counters and page sets), per page
-/// (daily reader lists) and per space (reader lists and per-user page sets). `space` maps a
-/// page reference to its current space (0: none).
-pub(crate) fn index_reads(
-    reads: impl Iterator<Item = ReadFact>,
-    space: &[u32],
-    grains: &[Grain],
-    batch: &mut Batch<'_>,
-) {
-    let mut user_days: HashMap<[u8; 9], Counters> = HashMap::new();
-    let mut user_pages: HashMap<[u8; 9], RoaringBitmap> = HashMap::new();
-    let mut page_users: HashMap<[u8; 9], Readers> = HashMap::new();
-    let mut space_users: HashMap<[u8; 9], Readers> = HashMap::new();
-    let mut space_user_pages: HashMap<[u8; 13], RoaringBitmap> = HashMap::new();
-    let add = |m: &mut HashMap<[u8; 9], Readers>, k: [u8; 9], user: u32, c: Counters| {
-        m.entry(k).or_default().entry(user).and_modify(|e| e.add(&c)).or_insert(c);
-    };
-    for r in reads {
-        let day = day_of(r.ts_ms);
-        let month = month_of_day(day);
-        let space = space.get(r.page as usize).copied().unwrap_or(0);
-        for (grain, period, start) in [(Grain::Day, day, day), (Grain::Month, month, month_start_day(month))] {
-            if !grains.contains(&grain) {
-                continue;
-            }
-            let c = Counters::one(r.bytes, (r.ts_ms - start * DAY_MS) as u64);
-            let period = period as u32;
-            user_days.entry(entity_key(r.user, grain, period)).and_modify(|e| e.add(&c)).or_insert(c);
-            user_pages.entry(entity_key(r.user, grain, period)).or_default().insert(r.page);
-            // Pages get daily rows only: a page's readers per day are few, and monthly rows
-            // here would be the largest index of all.
-            if grain == Grain::Day {
-                add(&mut page_users, entity_key(r.page, grain, period), r.user, c);
-            }
-            if space != 0 {
-                add(&mut space_users, entity_key(space, grain, period), r.user, c);
-                space_user_pages.entry(entity_user_key(space, grain, period, r.user)).or_default().insert(r.page);
-            }
-        }
-    }
-    let mut buf = Vec::new();
-    for (k, c) in user_days {
-        c.encode(&mut buf);
-        batch.merge(Cf::UserDays, &k, &buf);
-    }
-    for (k, set) in user_pages {
-        bitmap::encode(&set, &mut buf);
-        batch.merge(Cf::UserPages, &k, &buf);
-    }
-    for (k, set) in space_user_pages {
-        bitmap::encode(&set, &mut buf);
-        batch.merge(Cf::SpaceUserPages, &k, &buf);
-    }
-    for (cf, map) in [(Cf::PageUsers, page_users), (Cf::SpaceUsers, space_users)] {
-        for (k, list) in map {
-            readers::encode(&list, &mut buf);
-            batch.merge(cf, &k, &buf);
-        }
-    }
-}
-
-fn intern_opt(d: &mut Interner, s: &str, b: &mut Batch<'_>) -> u32 {
-    if s.is_empty() {
-        0
-    } else {
-        d.intern(s.as_bytes(), b)
-    }
-}
-
-/// The detectors' digest of one user's events of one UTC day (see `pagetrail_index::digest`).
-/// A read here is the same as for the indexes: a content action on a known page that succeeded.
-fn day_digest(day: i64, rows: &[EventRow]) -> DayDigest {
-    DayDigest::of_events(
-        day,
-        rows.iter().map(|r| DigestEvent {
-            ts_ms: r.ts_ms,
-            read_page: Some(r.page).filter(|&p| p != 0 && is_read(r.action, r.status, true)),
-            admin_ok: r.action == Action::Admin && (r.status == 0 || (200..300).contains(&r.status)),
-            addr: r.addr,
-            agent: r.agent,
-        }),
-    )
-}
-
-/// Detects the shape from the file name and the first lines of the content: a Tomcat variant
-/// first, then the other Confluence sources.
-fn detect(name: &str, buf: &[u8]) -> Option<Format> {
-    // The application log holds AccessLogFilter lines among everything else, often after
-    // pages of startup messages: look through the whole first chunk for one.
-    let app_log = name.rsplit(['/', '\\']).next().unwrap_or(name).starts_with("atlassian-confluence");
-    let lines: Vec<&str> = buf
-        .split(|&b| b == b'\n')
-        .take(if app_log { usize::MAX } else { 64 })
-        .filter_map(|l| std::str::from_utf8(l).ok())
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    pagetrail_core::detect_variant(lines.iter().take(64).copied())
-        .map(Format::Tomcat)
-        .or_else(|| sources::detect(name, &lines).map(Format::Source))
-}
-
-/// Whether a JSON source is one array or pretty-printed document rather than a record a line.
-fn whole_file_json(head: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(&head[..head.len().min(1 << 16)]);
-    let t = text.trim_start_matches('\u{feff}').trim_start();
-    if t.starts_with('[') {
-        return true;
-    }
-    // A record a line has a complete object on its first line.
-    let first = t.lines().next().unwrap_or("").trim_end();
-    t.starts_with('{') && !(first.starts_with('{') && first.ends_with('}'))
-}
-
-fn json_string(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| String::from("\"\""))
 }
 
 pub(crate) fn now_ms() -> i64 {

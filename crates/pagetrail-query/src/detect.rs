@@ -9,10 +9,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use pagetrail_core::time::day_of;
 use pagetrail_core::PageRef;
 use pagetrail_detect::{Config, DetectEvent, Detection, DetectorSet, Engine, HistoryDay, Names, UserEvents};
-use pagetrail_index::digest::{self, DayDigest};
+use pagetrail_index::digest::DayDigest;
 use pagetrail_store::dict::{name, page_ref_from_bytes};
+use pagetrail_store::digests::DigestCursor;
+use pagetrail_store::events::EventCursor;
 use pagetrail_store::users::UserMap;
-use pagetrail_store::{events, Cf, Cursor, Dict, DictKind, Store, Totals};
+use pagetrail_store::{events, Dict, DictKind, Store, Totals};
 
 use crate::{PageMap, Result, Window};
 
@@ -109,8 +111,8 @@ pub fn detect(store: &Store, window: &Window, params: DetectParams) -> Result<De
     let hist_from = engine.history_from_ms();
     let split = engine.digests_until_ms();
     let um = UserMap::load(store)?;
-    let mut digests = store.cursor(Cf::UserDigest);
-    let mut event_cur = store.cursor(Cf::Events);
+    let mut digests = DigestCursor::new(store);
+    let mut event_cur = EventCursor::new(store);
     for (u, user) in users.iter() {
         if um.is_alias(u) {
             continue; // its events go with the canonical user's
@@ -156,7 +158,7 @@ pub fn detect(store: &Store, window: &Window, params: DetectParams) -> Result<De
 /// with pages made canonical.
 fn load_history(
     store: &Store,
-    cur: &mut Cursor<'_>,
+    cur: &mut DigestCursor<'_>,
     ids: &[u32],
     from_ms: i64,
     to_ms: i64,
@@ -164,23 +166,13 @@ fn load_history(
 ) -> Result<Vec<HistoryDay>> {
     let (d0, d1) = (day_of(from_ms).max(0) as u32, day_of(to_ms).max(0) as u32);
     let mut days: BTreeMap<u32, DayDigest> = BTreeMap::new();
-    let mut bad = false;
     for &id in ids {
-        cur.visit(&digest::key(id, d0), &digest::key(id, d1), |k, v| {
-            match (digest::parse_key(k), DayDigest::decode(v)) {
-                (Some((_, day)), Ok(d)) => match days.entry(day) {
-                    Entry::Vacant(e) => {
-                        e.insert(d);
-                    }
-                    Entry::Occupied(mut e) => e.get_mut().absorb(&d),
-                },
-                _ => bad = true,
+        cur.days(store, id, d0, d1, |day, d| match days.entry(day) {
+            Entry::Vacant(e) => {
+                e.insert(d);
             }
-            !bad
+            Entry::Occupied(mut e) => e.get_mut().absorb(&d),
         })?;
-    }
-    if bad {
-        return Err(store.corrupt("user digest").into());
     }
     Ok(days
         .into_iter()

@@ -4,16 +4,17 @@ use std::collections::HashMap;
 
 use pagetrail_core::time::{month_start_day, DAY_MS};
 use pagetrail_core::{is_read, PageRef};
-use pagetrail_index::keys::{entity_key, key_user, parse, plan, Grain, Span};
-use pagetrail_index::{bitmap, readers, Counters};
+use pagetrail_index::keys::{plan, Grain, Span};
+use pagetrail_index::Counters;
 use pagetrail_store::dict::{lookup, page_ref_bytes};
+use pagetrail_store::index::{self, Entity, UserCursors};
 use pagetrail_store::users::UserMap;
-use pagetrail_store::{events, Cf, Cursor, Dict, DictKind, EventRow, Store, Totals};
+use pagetrail_store::{events, Dict, DictKind, EventRow, Store, Totals};
 use roaring::RoaringBitmap;
 
 use crate::audit::{audit_reads, AuditReads};
 use crate::window::Plan;
-use crate::{PageMap, QueryError, ReaderRow, Result, Window};
+use crate::{PageMap, ReaderRow, Result, Window};
 
 /// What `top-readers` ranks by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,22 +72,6 @@ fn spans(p: &Plan) -> Vec<Span> {
     plan(p.days.0, p.days.1)
 }
 
-fn corrupt(store: &Store, what: &str) -> QueryError {
-    store.corrupt(what).into()
-}
-
-/// Cursors over the two per-user index families, reused for every user of a query.
-struct UserCursors<'s> {
-    days: Cursor<'s>,
-    pages: Cursor<'s>,
-}
-
-impl<'s> UserCursors<'s> {
-    fn new(store: &'s Store) -> Self {
-        UserCursors { days: store.cursor(Cf::UserDays), pages: store.cursor(Cf::UserPages) }
-    }
-}
-
 /// Sums `user_days` rows (when `counters`) and unions `user_pages` rows (when `pages`) of one
 /// user over the spans.
 fn user_from_index(
@@ -99,52 +84,20 @@ fn user_from_index(
     pages: bool,
 ) -> Result<()> {
     for s in spans {
-        let (lo, hi) = (entity_key(user, s.grain, s.start), entity_key(user, s.grain, s.end));
-        let mut bad = false;
         if counters {
-            cur.days.visit(&lo, &hi, |k, v| match (parse(k), Counters::decode(v)) {
-                (Some((_, g, p)), Ok(c)) => {
-                    acc.counters(&c, period_start_ms(g, p));
-                    true
-                }
-                _ => {
-                    bad = true;
-                    false
-                }
-            })?;
+            cur.counters(store, user, s, |g, p, c| acc.counters(&c, period_start_ms(g, p)))?;
         }
         if pages {
-            cur.pages.visit(&lo, &hi, |_, v| {
-                bad |= bitmap::union_into(&mut acc.pages, v).is_err();
-                !bad
-            })?;
-        }
-        if bad {
-            return Err(corrupt(store, "user index row"));
+            cur.pages(store, user, s, &mut acc.pages)?;
         }
     }
     Ok(())
 }
 
 /// Adds the reader lists (page_users or space_users) of one entity over the spans, per user.
-fn entity_users(store: &Store, cf: Cf, entity: u32, spans: &[Span], accs: &mut HashMap<u32, Acc>) -> Result<()> {
+fn entity_users(store: &Store, e: Entity, spans: &[Span], accs: &mut HashMap<u32, Acc>) -> Result<()> {
     for s in spans {
-        let (lo, hi) = (entity_key(entity, s.grain, s.start), entity_key(entity, s.grain, s.end));
-        let mut bad = false;
-        store.range(cf, &lo, &hi).visit(|k, v| match parse(k) {
-            Some((_, g, p)) => {
-                let base = period_start_ms(g, p);
-                bad |= readers::for_each(v, |u, c| accs.entry(u).or_default().counters(&c, base)).is_err();
-                !bad
-            }
-            _ => {
-                bad = true;
-                false
-            }
-        })?;
-        if bad {
-            return Err(corrupt(store, "reader index row"));
-        }
+        index::readers_in(store, e, s, |g, p, u, c| accs.entry(u).or_default().counters(&c, period_start_ms(g, p)))?;
     }
     Ok(())
 }
@@ -320,22 +273,10 @@ fn space_readers(
     accs: &mut HashMap<u32, Acc>,
 ) -> Result<()> {
     let spans = &spans(plan);
-    entity_users(store, Cf::SpaceUsers, sid, spans, accs)?;
+    entity_users(store, Entity::Space(sid), spans, accs)?;
     // Each reader's pages in this space: one contiguous scan of `space_user_pages`.
-    let mut bad = false;
     for s in spans {
-        let (lo, hi) = (entity_key(sid, s.grain, s.start), entity_key(sid, s.grain, s.end));
-        store.range(Cf::SpaceUserPages, &lo, &hi).visit(|k, v| {
-            let Some(u) = key_user(k) else {
-                bad = true;
-                return false;
-            };
-            bad |= bitmap::union_into(&mut accs.entry(u).or_default().pages, v).is_err();
-            !bad
-        })?;
-    }
-    if bad {
-        return Err(corrupt(store, "space_user_pages row"));
+        index::space_pages_by_user(store, sid, s, accs, |a| &mut a.pages)?;
     }
     edges_from_events(store, plan, 1..=n_users, &|r| pm.space(r.page) == sid, audit, accs)?;
     add_audit(audit, &|p| pm.space(p) == sid, accs);
@@ -368,7 +309,7 @@ pub fn who_read(store: &Store, window: &Window, target: &Target) -> Result<Vec<R
             // `page_users` has daily rows only.
             let days = [Span { grain: Grain::Day, start: plan.days.0 as u32, end: plan.days.1 as u32 }];
             for r in &refs {
-                entity_users(store, Cf::PageUsers, r, &days, &mut accs)?;
+                entity_users(store, Entity::Page(r), &days, &mut accs)?;
             }
             for a in accs.values_mut() {
                 a.pages = refs.clone();
@@ -377,13 +318,11 @@ pub fn who_read(store: &Store, window: &Window, target: &Target) -> Result<Vec<R
             let mut edge_users = RoaringBitmap::new();
             for &(from, to) in &plan.edges {
                 let day = from.div_euclid(DAY_MS) as u32;
+                let span = Span { grain: Grain::Day, start: day, end: day + 1 };
                 for r in &refs {
-                    if let Some(v) = store.get(Cf::PageUsers, &entity_key(r, Grain::Day, day))? {
-                        readers::for_each(&v, |u, _| {
-                            edge_users.insert(u);
-                        })
-                        .map_err(|_| corrupt(store, "reader index row"))?;
-                    }
+                    index::readers_in(store, Entity::Page(r), &span, |_, _, u, _| {
+                        edge_users.insert(u);
+                    })?;
                 }
                 debug_assert!(to - from <= DAY_MS && (to - 1).div_euclid(DAY_MS) == from.div_euclid(DAY_MS));
             }

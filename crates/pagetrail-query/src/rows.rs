@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use pagetrail_core::event::fold_user;
 use pagetrail_core::{classify, Action, ContextPath, PageRef};
 use pagetrail_store::dict::{count, lookup, name, page_ref_bytes};
+use pagetrail_store::digests::DigestCursor;
 use pagetrail_store::meta::load_contexts;
 use pagetrail_store::users::UserMap;
-use pagetrail_store::{events as ev, Cf, Dict, DictKind, EventRow, Store, Totals};
+use pagetrail_store::{events as ev, Dict, DictKind, EventRow, Store, Totals};
 
 use crate::{PageMap, Result, Window};
 
@@ -277,18 +278,11 @@ pub struct Stats {
 /// People with at least one stored event (a name only the user directory gave, or whose
 /// history was purged, holds nothing): the readers among `readers`, the others by a seek.
 fn users_with_history(store: &Store, um: &UserMap, readers: &roaring::RoaringBitmap) -> Result<u64> {
-    let mut cur = store.cursor(Cf::UserDigest);
+    let mut cur = DigestCursor::new(store);
     let mut people = std::collections::HashSet::new();
     for id in 1..=count(store, DictKind::User)? {
         // Readers are known from the page sets already read; only the others need a seek.
-        let mut any = readers.contains(id);
-        if !any {
-            cur.visit(&id.to_be_bytes(), &pagetrail_store::prefix_end(&id.to_be_bytes()), |_, _| {
-                any = true;
-                false
-            })?;
-        }
-        if any {
+        if readers.contains(id) || cur.any(id)? {
             people.insert(um.canon(id));
         }
     }
@@ -299,19 +293,7 @@ pub fn stats(store: &Store) -> Result<Stats> {
     let t = Totals::load(store)?;
     let pm = PageMap::load(store)?;
     // Pages that were read at least once (a 404 names a "page" that does not exist).
-    let mut read = roaring::RoaringBitmap::new();
-    let mut readers = roaring::RoaringBitmap::new();
-    let mut bad = false;
-    store.prefix(Cf::UserPages, &[pagetrail_index::keys::Grain::Month as u8]).visit(|k, v| {
-        if let Some((user, _, _)) = pagetrail_index::keys::parse(k) {
-            readers.insert(user);
-        }
-        bad |= pagetrail_index::bitmap::union_into(&mut read, v).is_err();
-        !bad
-    })?;
-    if bad {
-        return Err(store.corrupt("user_pages row").into());
-    }
+    let (readers, read) = pagetrail_store::index::readers_and_pages(store)?;
     // Audit downloads are not in the totals: those without an access-log twin are reads.
     let um = UserMap::load(store)?;
     let audit_downloads = crate::audit::audit_reads(store, i64::MIN / 4, i64::MAX / 4, &pm, &um)?.counted.len();

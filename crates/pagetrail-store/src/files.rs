@@ -133,10 +133,18 @@ impl FileRecord {
 
 /// Meta key `fn ‖ file:u32 -> record key`: which content a `File` dictionary name's lines
 /// came from, so an event's source leads to the record of its file.
-pub fn name_key(file: u32) -> Vec<u8> {
+fn name_key(file: u32) -> Vec<u8> {
     let mut k = b"fn".to_vec();
     k.extend_from_slice(&file.to_be_bytes());
     k
+}
+
+#[cfg(feature = "db")]
+/// Writes a file's record (its checkpoint), and under the `File` name its last lines were stored
+/// as, the key of that record.
+pub fn put(batch: &mut crate::Batch<'_>, rec: &FileRecord) {
+    batch.put(Cf::Files, &rec.key(), &rec.encode());
+    batch.put(Cf::Meta, &name_key(rec.last_file), &rec.key());
 }
 
 #[cfg(feature = "db")]

@@ -9,9 +9,15 @@
 pub mod audit;
 pub mod chain;
 pub mod dict;
+#[cfg(feature = "db")]
+pub mod digests;
 pub mod emitted;
 pub mod events;
+#[cfg(feature = "db")]
+mod families;
 pub mod files;
+#[cfg(feature = "db")]
+pub mod index;
 #[cfg(feature = "db")]
 mod lock;
 #[cfg(feature = "db")]
@@ -20,6 +26,8 @@ pub mod meta;
 mod options;
 #[cfg(feature = "db")]
 pub mod pages;
+#[cfg(feature = "raw")]
+pub mod raw;
 pub mod rejects;
 #[cfg(feature = "db")]
 pub mod users;
@@ -32,6 +40,9 @@ use std::path::PathBuf;
 use rocksdb::{ColumnFamilyDescriptor, WriteBatch, WriteOptions, DB};
 
 #[cfg(feature = "db")]
+use families::Cf;
+
+#[cfg(feature = "db")]
 pub use dict::Dict;
 pub use dict::DictKind;
 pub use events::{EventRow, Group};
@@ -40,58 +51,11 @@ pub use files::FileRecord;
 pub use meta::Totals;
 
 /// The store format this build writes and reads. Bumped on any incompatible layout change.
-pub const FORMAT_VERSION: u32 = 3;
-
-/// Column families. Their names are on disk: never rename.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Cf {
-    Meta,
-    Dict,
-    Files,
-    Events,
-    Rejects,
-    Pages,
-    UserDays,
-    UserPages,
-    PageUsers,
-    SpaceUsers,
-    SpaceUserPages,
-    UserDigest,
-}
-
-impl Cf {
-    pub const ALL: [Cf; 12] = [
-        Cf::Meta,
-        Cf::Dict,
-        Cf::Files,
-        Cf::Events,
-        Cf::Rejects,
-        Cf::Pages,
-        Cf::UserDays,
-        Cf::UserPages,
-        Cf::PageUsers,
-        Cf::SpaceUsers,
-        Cf::SpaceUserPages,
-        Cf::UserDigest,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Cf::Meta => "meta",
-            Cf::Dict => "dict",
-            Cf::Files => "files",
-            Cf::Events => "events",
-            Cf::Rejects => "rejects",
-            Cf::Pages => "pages",
-            Cf::UserDays => "user_days",
-            Cf::UserPages => "user_pages",
-            Cf::PageUsers => "page_users",
-            Cf::SpaceUsers => "space_users",
-            Cf::SpaceUserPages => "space_user_pages",
-            Cf::UserDigest => "user_digest",
-        }
-    }
-}
+pub const FORMAT_VERSION: u32 = 4;
+/// Older formats this build still opens. Format 4 only added value layouts (times in seconds),
+/// and every format-3 value still decodes, so a writer migrates a format-3 store by stamping it
+/// 4 and a reader reads it as it is (`tests/e2e/fixture.rs` holds a committed format-3 store).
+const READS_FORMATS: [u32; 1] = [3];
 
 /// What can go wrong with the store. Every message names the store's path.
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +64,7 @@ pub enum StoreError {
     Locked(PathBuf),
     #[error("no store at {0} (create one with `pagetrail ingest`)")]
     Missing(PathBuf),
-    #[error("store {path} has format version {found}; this pagetrail reads version {expected}")]
+    #[error("store {path} has format version {found}; this pagetrail reads versions 3 to {expected}")]
     Version { path: PathBuf, found: u32, expected: u32 },
     #[error("store {path}: the disk is full; nothing of the failed batch was written ({msg})")]
     DiskFull { path: PathBuf, msg: String },
@@ -224,10 +188,18 @@ impl Store {
             Some(v) => {
                 let found =
                     v.as_slice().try_into().map(u32::from_be_bytes).map_err(|_| self.corrupt("format version"))?;
-                if found != FORMAT_VERSION {
+                if found == FORMAT_VERSION {
+                    return Ok(());
+                }
+                if !READS_FORMATS.contains(&found) {
                     return Err(StoreError::Version { path: self.path.clone(), found, expected: FORMAT_VERSION });
                 }
-                Ok(())
+                if !stamp {
+                    return Ok(());
+                }
+                let mut b = self.batch();
+                b.put(Cf::Meta, meta::FORMAT_KEY, &FORMAT_VERSION.to_be_bytes());
+                self.commit(b)
             }
             None if stamp => {
                 let mut b = self.batch();
@@ -247,19 +219,19 @@ impl Store {
         StoreError::Corrupt { path: self.path.clone(), what: what.into() }
     }
 
-    pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.db.get_cf(self.cf(cf), key).map_err(|e| rocks_in(&self.path, cf, e))
     }
 
     /// Entries with `from <= key < to`, in key order.
-    pub fn range<'a>(&'a self, cf: Cf, from: &[u8], to: &[u8]) -> Range<'a> {
+    pub(crate) fn range<'a>(&'a self, cf: Cf, from: &[u8], to: &[u8]) -> Range<'a> {
         let mut it = self.db.raw_iterator_cf(self.cf(cf));
         it.seek(from);
         Range { it, to: to.to_vec(), path: &self.path, cf, done: false }
     }
 
     /// Entries whose key starts with `prefix`.
-    pub fn prefix<'a>(&'a self, cf: Cf, prefix: &[u8]) -> Range<'a> {
+    pub(crate) fn prefix<'a>(&'a self, cf: Cf, prefix: &[u8]) -> Range<'a> {
         let mut it = self.db.raw_iterator_cf(self.cf(cf));
         it.seek(prefix);
         let to = prefix_end(prefix);
@@ -268,7 +240,7 @@ impl Store {
 
     /// Decodes every entry with `from <= key < to`; an entry `decode` rejects is a corrupt
     /// `what`, reported with the store's path.
-    pub fn decode_range<T>(
+    pub(crate) fn decode_range<T>(
         &self,
         cf: Cf,
         from: &[u8],
@@ -295,7 +267,7 @@ impl Store {
     }
 
     /// [`Store::decode_range`] over the keys that start with `prefix`.
-    pub fn decode_prefix<T>(
+    pub(crate) fn decode_prefix<T>(
         &self,
         cf: Cf,
         prefix: &[u8],
@@ -307,12 +279,12 @@ impl Store {
 
     /// A reusable iterator over one column family: a query that visits thousands of small
     /// ranges (one per user) seeks one iterator instead of building one per range.
-    pub fn cursor(&self, cf: Cf) -> Cursor<'_> {
+    pub(crate) fn cursor(&self, cf: Cf) -> Cursor<'_> {
         Cursor { it: self.db.raw_iterator_cf(self.cf(cf)), path: &self.path, cf }
     }
 
     /// The last key strictly below `below`, if any.
-    pub fn last_below(&self, cf: Cf, below: &[u8]) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn last_below(&self, cf: Cf, below: &[u8]) -> Result<Option<Vec<u8>>> {
         let mut it = self.db.raw_iterator_cf(self.cf(cf));
         it.seek_for_prev(below);
         while it.valid() {
@@ -388,9 +360,11 @@ impl Store {
         options::set_cache_capacity(bytes);
     }
 
-    /// Approximate on-disk bytes of one column family (live SST files).
-    pub fn cf_bytes(&self, cf: Cf) -> u64 {
-        self.db.property_int_value_cf(self.cf(cf), "rocksdb.total-sst-files-size").ok().flatten().unwrap_or(0)
+    /// Each column family's name and approximate bytes on disk (its live SST files), in the
+    /// order of `docs/storage-format.md`.
+    pub fn family_sizes(&self) -> Vec<(&'static str, u64)> {
+        let size = |cf| self.db.property_int_value_cf(self.cf(cf), "rocksdb.total-sst-files-size").ok().flatten();
+        Cf::ALL.iter().map(|&cf| (cf.name(), size(cf).unwrap_or(0))).collect()
     }
 }
 
@@ -419,7 +393,7 @@ fn dir_size(p: &Path) -> u64 {
 }
 
 /// The smallest key greater than every key with this prefix (empty: no bound).
-pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+pub(crate) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
         if last < 0xff {
@@ -482,20 +456,20 @@ pub struct Batch<'a> {
 
 #[cfg(feature = "db")]
 impl Batch<'_> {
-    pub fn put(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
+    pub(crate) fn put(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
         self.wb.put_cf(self.store.cf(cf), key, value);
     }
 
     /// Adds a merge operand (bitmap union or counter sum, by column family).
-    pub fn merge(&mut self, cf: Cf, key: &[u8], operand: &[u8]) {
+    pub(crate) fn merge(&mut self, cf: Cf, key: &[u8], operand: &[u8]) {
         self.wb.merge_cf(self.store.cf(cf), key, operand);
     }
 
-    pub fn delete(&mut self, cf: Cf, key: &[u8]) {
+    pub(crate) fn delete(&mut self, cf: Cf, key: &[u8]) {
         self.wb.delete_cf(self.store.cf(cf), key);
     }
 
-    pub fn delete_range(&mut self, cf: Cf, from: &[u8], to: &[u8]) {
+    pub(crate) fn delete_range(&mut self, cf: Cf, from: &[u8], to: &[u8]) {
         self.wb.delete_range_cf(self.store.cf(cf), from, to);
     }
 
@@ -514,7 +488,7 @@ impl Batch<'_> {
 
 #[cfg(feature = "db")]
 /// A RocksDB iterator kept across many range visits.
-pub struct Cursor<'a> {
+pub(crate) struct Cursor<'a> {
     it: rocksdb::DBRawIteratorWithThreadMode<'a, DB>,
     path: &'a Path,
     cf: Cf,
@@ -538,7 +512,7 @@ impl Cursor<'_> {
 
 #[cfg(feature = "db")]
 /// Iterates a key range; errors from RocksDB come out as the last item.
-pub struct Range<'a> {
+pub(crate) struct Range<'a> {
     it: rocksdb::DBRawIteratorWithThreadMode<'a, DB>,
     to: Vec<u8>,
     path: &'a Path,
@@ -642,5 +616,32 @@ mod tests {
         assert!(msg.contains(&d.path().display().to_string()) && msg.contains("user_days"), "{msg}");
         let e = store.prefix(Cf::UserDays, b"").visit(|_, _| true).unwrap_err();
         assert!(e.to_string().contains("user_days"), "{e}");
+    }
+
+    /// A format-3 store opens: a reader reads it as it is, the first writer stamps it 4. A
+    /// format this build does not know is refused, naming both versions.
+    #[test]
+    fn format_3_is_migrated_by_the_writer_and_unknown_formats_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        drop(Store::open_writer(d.path()).unwrap());
+        // Past the version check, as another release would have written it.
+        let stamp = |v: u32| {
+            let db = DB::open_cf_descriptors(&options::db_options(true), d.path(), descriptors()).unwrap();
+            db.put_cf(db.cf_handle(Cf::Meta.name()).unwrap(), meta::FORMAT_KEY, v.to_be_bytes()).unwrap();
+        };
+        let format = |store: &Store| store.get(Cf::Meta, meta::FORMAT_KEY).unwrap().unwrap();
+        stamp(3);
+        assert_eq!(format(&Store::open_reader(d.path()).unwrap()), 3u32.to_be_bytes(), "a reader writes nothing");
+        assert_eq!(format(&Store::open_writer(d.path()).unwrap()), FORMAT_VERSION.to_be_bytes());
+        for v in [2, FORMAT_VERSION + 1] {
+            stamp(v);
+            for e in [Store::open_writer(d.path()).err(), Store::open_reader(d.path()).err()] {
+                let msg = e.expect("refused").to_string();
+                assert!(
+                    msg.contains(&format!("format version {v}")) && msg.contains(&format!("{FORMAT_VERSION}")),
+                    "{msg}"
+                );
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! Store-wide facts in the `meta` column family: format version, batch sequence, running totals.
+//! Store-wide facts in the `meta` column family: format version, batch sequence, running totals,
+//! context paths and the spaces awaiting a rebuild.
 
 use pagetrail_core::varint::{put_i64, put_u64, Reader};
 
@@ -7,14 +8,43 @@ use crate::{Batch, Cf, Result, Store};
 pub const FORMAT_KEY: &[u8] = b"format";
 pub const BATCH_KEY: &[u8] = b"batch";
 pub const TOTALS_KEY: &[u8] = b"totals";
+const DIRTY_SPACES_KEY: &[u8] = b"dirty_spaces";
 
 const VERSION: u8 = 1;
 
 /// `ctx ‖ file:u32 -> context path` for source files ingested with a configured context path.
-pub fn context_key(file: u32) -> Vec<u8> {
+fn context_key(file: u32) -> Vec<u8> {
     let mut k = b"ctx".to_vec();
     k.extend_from_slice(&file.to_be_bytes());
     k
+}
+
+/// Records the context path configured when the file name with `File` id `file` was ingested.
+pub fn put_context(batch: &mut Batch<'_>, file: u32, context_path: &str) {
+    batch.put(Cf::Meta, &context_key(file), context_path.as_bytes());
+}
+
+/// The spaces whose `space_users` rows await a rebuild (a page left them).
+pub fn dirty_spaces(store: &Store) -> Result<Vec<u32>> {
+    let Some(v) = store.get(Cf::Meta, DIRTY_SPACES_KEY)? else { return Ok(Vec::new()) };
+    let mut r = Reader::new(&v);
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        out.push(r.u32().map_err(|_| store.corrupt("dirty space list"))?);
+    }
+    Ok(out)
+}
+
+pub fn save_dirty_spaces(batch: &mut Batch<'_>, dirty: &[u32]) {
+    if dirty.is_empty() {
+        batch.delete(Cf::Meta, DIRTY_SPACES_KEY);
+    } else {
+        let mut v = Vec::new();
+        for &s in dirty {
+            put_u64(&mut v, u64::from(s));
+        }
+        batch.put(Cf::Meta, DIRTY_SPACES_KEY, &v);
+    }
 }
 
 /// Every file's configured context path, by `File` dictionary id.

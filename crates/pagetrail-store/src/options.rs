@@ -1,6 +1,5 @@
-//! RocksDB options per column family, and the merge operators of the index families.
+//! RocksDB options per column family (each family's merge operator comes from its own module).
 
-use pagetrail_index::{bitmap, counters, digest, readers};
 use rocksdb::{BlockBasedOptions, Cache, DBCompressionType, MergeOperands, Options};
 
 thread_local! {
@@ -72,30 +71,19 @@ pub(crate) fn cf_options(cf: Cf) -> Options {
         Cf::UserDays | Cf::UserPages | Cf::PageUsers | Cf::SpaceUsers | Cf::SpaceUserPages | Cf::UserDigest => 48 << 20,
         _ => 16 << 20,
     });
-    match cf {
-        Cf::UserPages | Cf::SpaceUserPages => o.set_merge_operator_associative("pagetrail.bitmap.v1", merge_bitmap),
-        Cf::UserDays => o.set_merge_operator_associative("pagetrail.counters.v1", merge_counters),
-        Cf::PageUsers | Cf::SpaceUsers => o.set_merge_operator_associative("pagetrail.readers.v1", merge_readers),
-        Cf::UserDigest => o.set_merge_operator_associative("pagetrail.digest.v1", merge_digest),
-        _ => {}
+    // Each family's module owns its merge (the name is on disk: never rename).
+    let merge = match cf {
+        Cf::UserPages | Cf::SpaceUserPages | Cf::UserDays | Cf::PageUsers | Cf::SpaceUsers => {
+            crate::index::merge_operator(cf)
+        }
+        Cf::UserDigest => Some(crate::digests::MERGE),
+        _ => None,
+    };
+    if let Some((name, f)) = merge {
+        o.set_merge_operator_associative(name, f);
     }
     o
 }
 
-// A merge that fails (a corrupt operand) returns None, which RocksDB reports as corruption
-// on the read that needed it, instead of a wrong answer.
-fn merge_bitmap(_key: &[u8], existing: Option<&[u8]>, ops: &MergeOperands) -> Option<Vec<u8>> {
-    bitmap::merge(existing, ops.iter()).ok()
-}
-
-fn merge_readers(_key: &[u8], existing: Option<&[u8]>, ops: &MergeOperands) -> Option<Vec<u8>> {
-    readers::merge(existing, ops.iter()).ok()
-}
-
-fn merge_digest(_key: &[u8], existing: Option<&[u8]>, ops: &MergeOperands) -> Option<Vec<u8>> {
-    digest::merge(existing, ops.iter()).ok()
-}
-
-fn merge_counters(_key: &[u8], existing: Option<&[u8]>, ops: &MergeOperands) -> Option<Vec<u8>> {
-    counters::merge(existing, ops.iter()).ok()
-}
+/// A merge operator as RocksDB calls it: a name stored with the options, and the function.
+pub(crate) type Merge = (&'static str, fn(&[u8], Option<&[u8]>, &MergeOperands) -> Option<Vec<u8>>);

@@ -45,6 +45,18 @@ pub fn decode(v: &[u8]) -> Option<(String, Vec<u8>)> {
 }
 
 #[cfg(feature = "db")]
+/// Stores (or replaces) the reject of a line.
+pub fn put(batch: &mut crate::Batch<'_>, file: u32, line: u64, reason: &str, raw: &[u8]) {
+    batch.put(crate::Cf::Rejects, &key(file, line), &encode(reason, raw));
+}
+
+#[cfg(feature = "db")]
+/// Removes the reject of a line (its line was read again, whole, or purged).
+pub fn delete(batch: &mut crate::Batch<'_>, file: u32, line: u64) {
+    batch.delete(crate::Cf::Rejects, &key(file, line));
+}
+
+#[cfg(feature = "db")]
 /// The reject stored for a line, if any.
 pub fn get(store: &crate::Store, file: u32, line: u64) -> crate::Result<Option<(String, Vec<u8>)>> {
     match store.get(crate::Cf::Rejects, &key(file, line))? {

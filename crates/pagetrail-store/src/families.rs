@@ -1,0 +1,53 @@
+//! The column families: their names, which are on disk. Private to the store; each family's
+//! keys and values belong to its module (`events`, `index`, `digests`, `meta`, ...).
+
+/// Column families. Their names are on disk: never rename.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cf {
+    Meta,
+    Dict,
+    Files,
+    Events,
+    Rejects,
+    Pages,
+    UserDays,
+    UserPages,
+    PageUsers,
+    SpaceUsers,
+    SpaceUserPages,
+    UserDigest,
+}
+
+impl Cf {
+    pub const ALL: [Cf; 12] = [
+        Cf::Meta,
+        Cf::Dict,
+        Cf::Files,
+        Cf::Events,
+        Cf::Rejects,
+        Cf::Pages,
+        Cf::UserDays,
+        Cf::UserPages,
+        Cf::PageUsers,
+        Cf::SpaceUsers,
+        Cf::SpaceUserPages,
+        Cf::UserDigest,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Cf::Meta => "meta",
+            Cf::Dict => "dict",
+            Cf::Files => "files",
+            Cf::Events => "events",
+            Cf::Rejects => "rejects",
+            Cf::Pages => "pages",
+            Cf::UserDays => "user_days",
+            Cf::UserPages => "user_pages",
+            Cf::PageUsers => "page_users",
+            Cf::SpaceUsers => "space_users",
+            Cf::SpaceUserPages => "space_user_pages",
+            Cf::UserDigest => "user_digest",
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! The five read-index families (`user_days`, `user_pages`, `page_users`, `space_users`,
+//! `space_user_pages`): their keys, what each value holds, and every write, scan and removal.
+//!
+//! Keys are `grain ‖ entity ‖ period` (`pagetrail-index::keys`), `‖ user` for
+//! `space_user_pages`; values are counters, page-reference sets and reader lists
+//! (`pagetrail-index`), folded by the merge operators that `options` registers for each family.
+//! Only this module spells those keys: callers speak of users, pages, spaces and periods.
+
+use std::collections::{BTreeSet, HashMap};
+
+use pagetrail_core::time::{month_of_day, month_start_day, DAY_MS};
+use pagetrail_index::keys::{entity_key, entity_prefix, entity_user_key, key_user, parse, Grain, Span};
+use pagetrail_index::readers::{self, Readers};
+use pagetrail_index::{bitmap, Counters};
+use roaring::RoaringBitmap;
+
+use rocksdb::MergeOperands;
+
+use crate::options::Merge;
+use crate::{prefix_end, Batch, Cf, Cursor, Result, Store};
+
+/// The merge operator of an index family: page sets unite, counters and reader lists add. A
+/// merge that fails (a corrupt operand) returns `None`, which RocksDB reports as corruption on
+/// the read that needed it, instead of a wrong answer.
+pub(crate) fn merge_operator(cf: Cf) -> Option<Merge> {
+    fn sets(_: &[u8], existing: Option<&[u8]>, ops: &MergeOperands) -> Option<Vec<u8>> {
+        bitmap::merge(existing, ops.iter()).ok()
+    }
+    fn counters(_: &[u8], existing: Option<&[u8]>, ops: &MergeOperands) -> Option<Vec<u8>> {
+        pagetrail_index::counters::merge(existing, ops.iter()).ok()
+    }
+    fn lists(_: &[u8], existing: Option<&[u8]>, ops: &MergeOperands) -> Option<Vec<u8>> {
+        readers::merge(existing, ops.iter()).ok()
+    }
+    match cf {
+        Cf::UserPages | Cf::SpaceUserPages => Some(("pagetrail.bitmap.v1", sets)),
+        Cf::UserDays => Some(("pagetrail.counters.v1", counters)),
+        Cf::PageUsers | Cf::SpaceUsers => Some(("pagetrail.readers.v1", lists)),
+        _ => None,
+    }
+}
+
+/// Whose readers a reader list holds: one page reference's (`page_users`, daily rows only) or
+/// one space's (`space_users`, daily and monthly rows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entity {
+    Page(u32),
+    Space(u32),
+}
+
+impl Entity {
+    fn cf(self) -> Cf {
+        match self {
+            Entity::Page(_) => Cf::PageUsers,
+            Entity::Space(_) => Cf::SpaceUsers,
+        }
+    }
+
+    fn id(self) -> u32 {
+        match self {
+            Entity::Page(id) | Entity::Space(id) => id,
+        }
+    }
+}
+
+/// Adds one operand of a user's counters in a period (`user_days`).
+pub fn add_user_counters(batch: &mut Batch<'_>, user: u32, grain: Grain, period: u32, c: &Counters, buf: &mut Vec<u8>) {
+    c.encode(buf);
+    batch.merge(Cf::UserDays, &entity_key(user, grain, period), buf);
+}
+
+/// Adds page references to a user's set of a period (`user_pages`).
+pub fn add_user_pages(
+    batch: &mut Batch<'_>,
+    user: u32,
+    grain: Grain,
+    period: u32,
+    set: &RoaringBitmap,
+    buf: &mut Vec<u8>,
+) {
+    bitmap::encode(set, buf);
+    batch.merge(Cf::UserPages, &entity_key(user, grain, period), buf);
+}
+
+/// Adds page references to what `user` read in `space` in a period (`space_user_pages`).
+pub fn add_space_user_pages(
+    batch: &mut Batch<'_>,
+    space: u32,
+    grain: Grain,
+    period: u32,
+    user: u32,
+    set: &RoaringBitmap,
+    buf: &mut Vec<u8>,
+) {
+    bitmap::encode(set, buf);
+    batch.merge(Cf::SpaceUserPages, &entity_user_key(space, grain, period, user), buf);
+}
+
+/// Adds a reader list to an entity's period (`page_users` or `space_users`).
+pub fn add_readers(batch: &mut Batch<'_>, e: Entity, grain: Grain, period: u32, list: &Readers, buf: &mut Vec<u8>) {
+    readers::encode(list, buf);
+    batch.merge(e.cf(), &entity_key(e.id(), grain, period), buf);
+}
+
+/// Cursors over the two per-user families, reused for every user of a query: a scan of
+/// thousands of users seeks two iterators instead of building two per user.
+pub struct UserCursors<'s> {
+    days: Cursor<'s>,
+    pages: Cursor<'s>,
+}
+
+impl<'s> UserCursors<'s> {
+    pub fn new(store: &'s Store) -> Self {
+        UserCursors { days: store.cursor(Cf::UserDays), pages: store.cursor(Cf::UserPages) }
+    }
+
+    /// Calls `f(grain, period, counters)` for each of `user`'s `user_days` rows in `span`.
+    pub fn counters(
+        &mut self,
+        store: &Store,
+        user: u32,
+        span: &Span,
+        mut f: impl FnMut(Grain, u32, Counters),
+    ) -> Result<()> {
+        let mut bad = false;
+        self.days.visit(
+            &entity_key(user, span.grain, span.start),
+            &entity_key(user, span.grain, span.end),
+            |k, v| match (parse(k), Counters::decode(v)) {
+                (Some((_, g, p)), Ok(c)) => {
+                    f(g, p, c);
+                    true
+                }
+                _ => {
+                    bad = true;
+                    false
+                }
+            },
+        )?;
+        if bad {
+            return Err(store.corrupt("user_days row"));
+        }
+        Ok(())
+    }
+
+    /// Unions `user`'s `user_pages` sets in `span` into `into`.
+    pub fn pages(&mut self, store: &Store, user: u32, span: &Span, into: &mut RoaringBitmap) -> Result<()> {
+        let mut bad = false;
+        self.pages.visit(
+            &entity_key(user, span.grain, span.start),
+            &entity_key(user, span.grain, span.end),
+            |_, v| {
+                bad |= bitmap::union_into(into, v).is_err();
+                !bad
+            },
+        )?;
+        if bad {
+            return Err(store.corrupt("user_pages row"));
+        }
+        Ok(())
+    }
+}
+
+/// Calls `f(grain, period, user, counters)` for each reader of `e` in each period of `span`.
+pub fn readers_in(store: &Store, e: Entity, span: &Span, mut f: impl FnMut(Grain, u32, u32, Counters)) -> Result<()> {
+    let (lo, hi) = (entity_key(e.id(), span.grain, span.start), entity_key(e.id(), span.grain, span.end));
+    let mut bad = false;
+    store.range(e.cf(), &lo, &hi).visit(|k, v| match parse(k) {
+        Some((_, g, p)) => {
+            bad |= readers::for_each(v, |u, c| f(g, p, u, c)).is_err();
+            !bad
+        }
+        None => {
+            bad = true;
+            false
+        }
+    })?;
+    if bad {
+        return Err(store.corrupt(format!("{} row", e.cf().name())));
+    }
+    Ok(())
+}
+
+/// Unions, per reader, the pages each read in `space` in `span` (`space_user_pages`, one
+/// contiguous scan) into `pages(accs[user])`.
+pub fn space_pages_by_user<T: Default>(
+    store: &Store,
+    space: u32,
+    span: &Span,
+    accs: &mut HashMap<u32, T>,
+    pages: impl Fn(&mut T) -> &mut RoaringBitmap,
+) -> Result<()> {
+    let (lo, hi) = (entity_key(space, span.grain, span.start), entity_key(space, span.grain, span.end));
+    let mut bad = false;
+    store.range(Cf::SpaceUserPages, &lo, &hi).visit(|k, v| {
+        let Some(u) = key_user(k) else {
+            bad = true;
+            return false;
+        };
+        bad |= bitmap::union_into(pages(accs.entry(u).or_default()), v).is_err();
+        !bad
+    })?;
+    if bad {
+        return Err(store.corrupt("space_user_pages row"));
+    }
+    Ok(())
+}
+
+/// Every user with a monthly `user_pages` row (whoever read anything), and the union of all
+/// their pages.
+pub fn readers_and_pages(store: &Store) -> Result<(RoaringBitmap, RoaringBitmap)> {
+    let (mut users, mut pages) = (RoaringBitmap::new(), RoaringBitmap::new());
+    let mut bad = false;
+    store.prefix(Cf::UserPages, &[Grain::Month as u8]).visit(|k, v| {
+        match parse(k) {
+            Some((user, _, _)) => {
+                users.insert(user);
+            }
+            None => bad = true,
+        }
+        bad |= bitmap::union_into(&mut pages, v).is_err();
+        !bad
+    })?;
+    if bad {
+        return Err(store.corrupt("user_pages row"));
+    }
+    Ok((users, pages))
+}
+
+/// Adds every committed `page_users` row of page reference `r` to space `space`: each daily row
+/// as a daily and a monthly space row (page rows are daily only).
+pub fn add_page_to_space(store: &Store, r: u32, space: u32, batch: &mut Batch<'_>) -> Result<()> {
+    let mut bad = false;
+    let mut buf = Vec::new();
+    let one = bitmap::to_bytes(&std::iter::once(r).collect());
+    store.prefix(Cf::PageUsers, &entity_prefix(Grain::Day, r)).visit(|k, v| {
+        let Some((_, Grain::Day, day)) = parse(k) else {
+            bad = true;
+            return false;
+        };
+        batch.merge(Cf::SpaceUsers, &entity_key(space, Grain::Day, day), v);
+        let month = month_of_day(i64::from(day));
+        let shift = ((i64::from(day) - month_start_day(month)) * DAY_MS) as u64;
+        let mut shifted = Readers::new();
+        bad |= readers::for_each(v, |u, c| {
+            // Saturating: a corrupt value must not wrap (the merge operator rejects it later).
+            shifted
+                .insert(u, Counters { first: c.first.saturating_add(shift), last: c.last.saturating_add(shift), ..c });
+            batch.merge(Cf::SpaceUserPages, &entity_user_key(space, Grain::Day, day, u), &one);
+            batch.merge(Cf::SpaceUserPages, &entity_user_key(space, Grain::Month, month as u32, u), &one);
+        })
+        .is_err();
+        readers::encode(&shifted, &mut buf);
+        batch.merge(Cf::SpaceUsers, &entity_key(space, Grain::Month, month as u32), &buf);
+        !bad
+    })?;
+    if bad {
+        return Err(store.corrupt("page_users row"));
+    }
+    Ok(())
+}
+
+/// Removes every `space_users` and `space_user_pages` row of a space (before it is rebuilt).
+pub fn clear_space(batch: &mut Batch<'_>, space: u32) {
+    for grain in [Grain::Day, Grain::Month] {
+        let lo = entity_prefix(grain, space);
+        batch.delete_range(Cf::SpaceUsers, &lo, &prefix_end(&lo));
+        batch.delete_range(Cf::SpaceUserPages, &lo, &prefix_end(&lo));
+    }
+}
+
+/// The families with `grain ‖ entity ‖ period` keys.
+const FAMILIES: [Cf; 5] = [Cf::UserDays, Cf::UserPages, Cf::PageUsers, Cf::SpaceUsers, Cf::SpaceUserPages];
+
+/// Removes the rows of days before `day` and of months before `month` (and of `month` itself
+/// when `with_month`, to be counted again); returns how many.
+pub fn remove_before(store: &Store, batch: &mut Batch<'_>, day: i64, month: i64, with_month: bool) -> Result<u64> {
+    let mut n = 0;
+    for cf in FAMILIES {
+        let mut bad = false;
+        store.prefix(cf, &[]).visit(|k, _| {
+            let Some((_, grain, period)) = k.get(..9).and_then(parse) else {
+                bad = true;
+                return false;
+            };
+            let period = i64::from(period);
+            let gone = match grain {
+                Grain::Day => period < day,
+                Grain::Month => period < month || (with_month && period == month),
+            };
+            if gone {
+                batch.delete(cf, k);
+                n += 1;
+            }
+            true
+        })?;
+        if bad {
+            return Err(store.corrupt(format!("{} key", cf.name())));
+        }
+    }
+    Ok(n)
+}
+
+/// Removes the users `ids` from every family: their own rows, their entries in reader lists,
+/// their pages per space. Returns how many rows were removed or rewritten.
+pub fn remove_users(store: &Store, batch: &mut Batch<'_>, ids: &BTreeSet<u32>) -> Result<u64> {
+    let mut n = 0;
+    for &u in ids {
+        for cf in [Cf::UserDays, Cf::UserPages] {
+            for grain in [Grain::Day, Grain::Month] {
+                for kv in store.prefix(cf, &entity_prefix(grain, u)) {
+                    batch.delete(cf, &kv?.0);
+                    n += 1;
+                }
+            }
+        }
+    }
+    let mut buf = Vec::new();
+    for cf in [Cf::PageUsers, Cf::SpaceUsers] {
+        let mut bad = false;
+        store.prefix(cf, &[]).visit(|k, v| {
+            let mut list = Readers::new();
+            bad |= readers::for_each(v, |u, c| {
+                list.insert(u, c);
+            })
+            .is_err();
+            let before = list.len();
+            list.retain(|u, _| !ids.contains(u));
+            if list.len() != before {
+                n += 1;
+                if list.is_empty() {
+                    batch.delete(cf, k);
+                } else {
+                    readers::encode(&list, &mut buf);
+                    batch.put(cf, k, &buf);
+                }
+            }
+            !bad
+        })?;
+        if bad {
+            return Err(store.corrupt(format!("{} row", cf.name())));
+        }
+    }
+    store.prefix(Cf::SpaceUserPages, &[]).visit(|k, _| {
+        if key_user(k).is_some_and(|u| ids.contains(&u)) {
+            batch.delete(Cf::SpaceUserPages, k);
+            n += 1;
+        }
+        true
+    })?;
+    Ok(n)
+}
