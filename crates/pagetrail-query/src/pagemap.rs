@@ -12,6 +12,8 @@ pub struct PageMap {
     space: Vec<u32>,
     /// References that are aliases of another (canon != self): the rare ones to map.
     aliased: RoaringBitmap,
+    /// The largest space id of any reference.
+    max_space: u32,
 }
 
 impl PageMap {
@@ -49,7 +51,8 @@ impl PageMap {
             return Err(store.corrupt("page map chunk").into());
         }
         let aliased = canon.iter().enumerate().filter(|(i, &c)| c as usize != *i).map(|(i, _)| i as u32).collect();
-        Ok(PageMap { canon, space, aliased })
+        let max_space = space.iter().copied().max().unwrap_or(0);
+        Ok(PageMap { canon, space, aliased, max_space })
     }
 
     pub fn canon(&self, r: u32) -> u32 {
@@ -85,7 +88,17 @@ impl PageMap {
 
     /// Distinct known spaces of the references.
     pub fn distinct_spaces(&self, refs: &RoaringBitmap) -> u64 {
-        let spaces: RoaringBitmap = refs.iter().map(|r| self.space(r)).filter(|&s| s != 0).collect();
-        spaces.len()
+        // Space ids are dense dictionary ids: a bit per space, not a bitmap insert per page.
+        let mut seen = vec![0u64; self.max_space as usize / 64 + 1];
+        let mut n = 0;
+        for r in refs {
+            let s = self.space(r) as usize;
+            let (w, bit) = (s / 64, 1u64 << (s % 64));
+            if s != 0 && seen[w] & bit == 0 {
+                seen[w] |= bit;
+                n += 1;
+            }
+        }
+        n
     }
 }

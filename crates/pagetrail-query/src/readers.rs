@@ -171,19 +171,23 @@ impl Acc {
     }
 }
 
+/// The rows of the readers in `accs`, ranked by `by` (then name), cut to `limit`. The distinct
+/// spaces, the dearest column, are counted for the rows kept only.
 fn finish(
     users: &Dict,
     um: &UserMap,
     accs: HashMap<u32, Acc>,
     pm: &PageMap,
     restrict: Option<&RoaringBitmap>,
+    by: By,
+    limit: Option<usize>,
 ) -> Vec<ReaderRow> {
     // A user key or account id counts as the person the user directory says it is.
     let mut merged: HashMap<u32, Acc> = HashMap::with_capacity(accs.len());
     for (u, a) in accs {
         merged.entry(um.canon(u)).or_default().absorb(a);
     }
-    merged
+    let mut rows: Vec<(ReaderRow, RoaringBitmap)> = merged
         .into_iter()
         .filter(|(_, a)| a.events > 0)
         .map(|(u, a)| {
@@ -191,21 +195,31 @@ fn finish(
                 Some(r) => &a.pages & r,
                 None => a.pages,
             };
-            ReaderRow {
+            let row = ReaderRow {
                 user: String::from_utf8_lossy(users.name(u).unwrap_or(b"?")).into_owned(),
                 events: a.events,
                 distinct_pages: pm.distinct(&pages),
                 bytes: a.bytes,
-                distinct_spaces: pm.distinct_spaces(&pages),
+                distinct_spaces: 0,
                 first_ms: a.first,
                 last_ms: a.last,
-            }
+            };
+            (row, pages)
+        })
+        .collect();
+    let key = |r: &ReaderRow| match by {
+        By::Pages => r.distinct_pages,
+        By::Events => r.events,
+        By::Bytes => r.bytes,
+    };
+    rows.sort_by(|(a, _), (b, _)| key(b).cmp(&key(a)).then_with(|| a.user.cmp(&b.user)));
+    rows.truncate(limit.unwrap_or(usize::MAX));
+    rows.into_iter()
+        .map(|(mut row, pages)| {
+            row.distinct_spaces = pm.distinct_spaces(&pages);
+            row
         })
         .collect()
-}
-
-fn rank(rows: &mut [ReaderRow], key: impl Fn(&ReaderRow) -> u64) {
-    rows.sort_by(|a, b| key(b).cmp(&key(a)).then_with(|| a.user.cmp(&b.user)));
 }
 
 /// Who read the most in the window, optionally within one space.
@@ -252,14 +266,7 @@ pub fn top_readers(
             Some(pm.refs_in_space(sid))
         }
     };
-    let mut rows = finish(&users, &um, accs, &pm, restrict.as_ref());
-    match by {
-        By::Pages => rank(&mut rows, |r| r.distinct_pages),
-        By::Events => rank(&mut rows, |r| r.events),
-        By::Bytes => rank(&mut rows, |r| r.bytes),
-    }
-    rows.truncate(limit);
-    Ok(rows)
+    Ok(finish(&users, &um, accs, &pm, restrict.as_ref(), by, Some(limit)))
 }
 
 /// Readers of a space: counters from `space_users`, pages from each reader's `user_pages`.
@@ -334,7 +341,5 @@ pub fn who_read(store: &Store, window: &Window, target: &Target) -> Result<Vec<R
             Some(refs)
         }
     };
-    let mut rows = finish(&users, &um, accs, &pm, restrict.as_ref());
-    rank(&mut rows, |r| r.events);
-    Ok(rows)
+    Ok(finish(&users, &um, accs, &pm, restrict.as_ref(), By::Events, None))
 }
