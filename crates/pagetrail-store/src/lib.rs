@@ -52,6 +52,10 @@ pub use meta::Totals;
 
 /// The store format this build writes and reads. Bumped on any incompatible layout change.
 pub const FORMAT_VERSION: u32 = 4;
+/// Families compacted at once by [`Store::compact`] (the writer's background jobs allow it).
+#[cfg(feature = "db")]
+const COMPACTION_THREADS: usize = 2;
+
 /// Older formats this build still opens. Format 4 only added value layouts (times in seconds),
 /// and every format-3 value still decodes, so a writer migrates a format-3 store by stamping it
 /// 4 and a reader reads it as it is (`tests/e2e/fixture.rs` holds a committed format-3 store).
@@ -328,12 +332,26 @@ impl Store {
             self.db.flush_cf(self.cf(cf)).map_err(|e| write_error(&self.path, e))?;
         }
         // Force rewrites the bottom level too, so every file ends up with the bottommost
-        // compression.
+        // compression. Not exclusive, so that two families compact at once (each compaction
+        // is one thread, and the ingest that asked for it waits).
         let mut co = rocksdb::CompactOptions::default();
         co.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
-        for cf in Cf::ALL {
-            self.db.compact_range_cf_opt(self.cf(cf), None::<&[u8]>, None::<&[u8]>, &co);
-        }
+        co.set_exclusive_manual_compaction(false);
+        // Largest first, so the threads finish together.
+        let mut order: Vec<Cf> = Cf::ALL.to_vec();
+        let size =
+            |cf: Cf| self.db.property_int_value_cf(self.cf(cf), "rocksdb.estimate-live-data-size").ok().flatten();
+        order.sort_by_key(|&cf| std::cmp::Reverse(size(cf).unwrap_or(0)));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..COMPACTION_THREADS {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&cf) = order.get(i) else { break };
+                    self.db.compact_range_cf_opt(self.cf(cf), None::<&[u8]>, None::<&[u8]>, &co);
+                });
+            }
+        });
         Ok(())
     }
 

@@ -25,7 +25,9 @@ pub(crate) fn db_options(writer: bool) -> Options {
     if writer {
         // Readers never flush or compact: no background pools to start for a query.
         o.increase_parallelism(2);
-        o.set_max_background_jobs(2);
+        // One flush and two compactions at a time (RocksDB gives a quarter of the jobs, at
+        // least one, to flushes): `compact` runs two families at once.
+        o.set_max_background_jobs(3);
     }
     // Readers (secondary instances) must keep every file open to follow the primary.
     o.set_max_open_files(-1);
