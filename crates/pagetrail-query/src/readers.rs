@@ -1,6 +1,6 @@
 //! `top-readers` and `who-read`: per-user read totals over a window, from the indexes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use pagetrail_core::time::{month_start_day, DAY_MS};
 use pagetrail_core::{is_read, PageRef};
@@ -222,6 +222,22 @@ fn finish(
         .collect()
 }
 
+/// The people (canonical user ids) that [`finish`] ranks first by events or bytes, which need
+/// no page sets: the same order, the same cut.
+fn top_people(users: &Dict, um: &UserMap, accs: &HashMap<u32, Acc>, by: By, limit: usize) -> HashSet<u32> {
+    let mut people: HashMap<u32, (u64, u64)> = HashMap::new();
+    for (&u, a) in accs {
+        let p = people.entry(um.canon(u)).or_default();
+        (p.0, p.1) = (p.0 + a.events, p.1 + a.bytes);
+    }
+    let key = |&(events, bytes): &(u64, u64)| if by == By::Bytes { bytes } else { events };
+    let name = |u: u32| String::from_utf8_lossy(users.name(u).unwrap_or(b"?")).into_owned();
+    let mut ranked: Vec<(u64, String, u32)> =
+        people.into_iter().filter(|(_, p)| p.0 > 0).map(|(u, p)| (key(&p), name(u), u)).collect();
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    ranked.into_iter().take(limit).map(|(_, _, u)| u).collect()
+}
+
 /// Who read the most in the window, optionally within one space.
 pub fn top_readers(
     store: &Store,
@@ -240,6 +256,9 @@ pub fn top_readers(
     let mut accs: HashMap<u32, Acc> = HashMap::new();
     let restrict = match space {
         None => {
+            // Ranked by events or bytes, only the readers kept need their page sets, the larger
+            // part of the index: read them after ranking on the counters.
+            let pages_of_all = by == By::Pages;
             let n = users.len() as u32;
             for part in in_parallel(n, |range| {
                 let mut cur = UserCursors::new(store);
@@ -247,7 +266,7 @@ pub fn top_readers(
                 for i in range {
                     let u = i + 1; // user ids start at 1
                     let mut a = Acc::default();
-                    user_from_index(store, &mut cur, u, &spans, &mut a, true, true)?;
+                    user_from_index(store, &mut cur, u, &spans, &mut a, true, pages_of_all)?;
                     if a.events > 0 {
                         out.push((u, a));
                     }
@@ -258,6 +277,14 @@ pub fn top_readers(
             }
             edges_from_events(store, &plan, 1..=users.len() as u32, &|_| true, &audit, &mut accs)?;
             add_audit(&audit, &|_| true, &mut accs);
+            if !pages_of_all {
+                let kept = top_people(&users, &um, &accs, by, limit);
+                accs.retain(|u, _| kept.contains(&um.canon(*u)));
+                let mut cur = UserCursors::new(store);
+                for (&u, a) in accs.iter_mut() {
+                    user_from_index(store, &mut cur, u, &spans, a, false, true)?;
+                }
+            }
             None
         }
         Some(key) => {
