@@ -8,7 +8,7 @@ use pagetrail_store::dict::{count, lookup, name, page_ref_bytes};
 use pagetrail_store::digests::DigestCursor;
 use pagetrail_store::meta::load_contexts;
 use pagetrail_store::users::UserMap;
-use pagetrail_store::{events as ev, Dict, DictKind, EventRow, Store, Totals};
+use pagetrail_store::{events as ev, DictKind, EventRow, Store, Totals};
 
 use crate::{PageMap, Result, Window};
 
@@ -129,14 +129,15 @@ pub fn events(
     let totals = Totals::load(store)?;
     let Some(plan) = window.plan(&totals) else { return Ok(()) };
     let pm = PageMap::load(store)?;
-    let users = Dict::load(store, DictKind::User)?;
     let um = UserMap::load(store)?;
+    // Users are named by point lookups as they are shown: one person's lookback names one or
+    // two, and loading every name cost 3.3 ms of a 25 ms query on a 4,000-user store.
     let user_ids: Vec<u32> = match &filter.user {
         Some(u) => match lookup(store, DictKind::User, fold_user(u).as_bytes())? {
             Some(id) => um.ids_of(um.canon(id)),
             None => return Ok(()),
         },
-        None => (1..=users.len() as u32).collect(),
+        None => (1..=count(store, DictKind::User)?).collect(),
     };
     let page_canon = match filter.page {
         Some(id) => match lookup(store, DictKind::Page, &page_ref_bytes(&PageRef::Id(id)))? {
@@ -176,7 +177,7 @@ pub fn events(
         }
         let mut shaped = Vec::with_capacity(rows.len());
         for (u, r) in rows {
-            let mut e = shape(&mut names, &users, &contexts, &pm, um.canon(u), &r)?;
+            let mut e = shape(&mut names, &contexts, &pm, um.canon(u), &r)?;
             e.is_read = if audit.is_audit(r.file, r.line) {
                 audit.counts(r.file, r.line)
             } else {
@@ -208,7 +209,6 @@ pub fn events(
 
 fn shape(
     names: &mut Names<'_>,
-    users: &Dict,
     contexts: &HashMap<u32, String>,
     pm: &PageMap,
     u: u32,
@@ -234,7 +234,7 @@ fn shape(
     }
     Ok(EventOut {
         ts_ms: r.ts_ms,
-        user: String::from_utf8_lossy(users.name(u).unwrap_or(b"?")).into_owned(),
+        user: Some(names.get(DictKind::User, u)?).filter(|n| !n.is_empty()).unwrap_or_else(|| "?".into()),
         action: r.action,
         page_id,
         space,
