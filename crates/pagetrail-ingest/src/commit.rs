@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
+
 use pagetrail_core::time::{day_of, month_of_day, month_start_day, DAY_MS};
 use pagetrail_core::{is_read, Action};
 use pagetrail_index::digest::{DayDigest, DigestEvent};
@@ -108,12 +110,14 @@ pub(crate) fn index_reads(
 ) {
     // Keyed (entity, grain, period), and (space, grain, period, user) for the page sets per space.
     type Period = (u32, Grain, u32);
-    let mut user_days: HashMap<Period, Counters> = HashMap::new();
-    let mut user_pages: HashMap<Period, RoaringBitmap> = HashMap::new();
-    let mut page_users: HashMap<Period, Readers> = HashMap::new();
-    let mut space_users: HashMap<Period, Readers> = HashMap::new();
-    let mut space_user_pages: HashMap<(u32, Grain, u32, u32), RoaringBitmap> = HashMap::new();
-    let add = |m: &mut HashMap<Period, Readers>, k: Period, user: u32, c: Counters| {
+    // foldhash: these maps take several operations a read, and their keys are dictionary ids.
+    type Map<K, V> = HashMap<K, V, RandomState>;
+    let mut user_days: Map<Period, Counters> = Map::default();
+    let mut user_pages: Map<Period, RoaringBitmap> = Map::default();
+    let mut page_users: Map<Period, Readers> = Map::default();
+    let mut space_users: Map<Period, Readers> = Map::default();
+    let mut space_user_pages: Map<(u32, Grain, u32, u32), RoaringBitmap> = Map::default();
+    let add = |m: &mut Map<Period, Readers>, k: Period, user: u32, c: Counters| {
         m.entry(k).or_default().entry(user).and_modify(|e| e.add(&c)).or_insert(c);
     };
     for r in reads {

@@ -178,7 +178,8 @@ pub struct Ingester<'s> {
     pub(crate) summary: Summary,
     // The batch being built.
     pub(crate) batch: Batch<'s>,
-    pub(crate) groups: HashMap<(u32, i64), Vec<EventRow>>,
+    /// The batch's events by (user, day); foldhash, as an entry is looked up for every event.
+    pub(crate) groups: HashMap<(u32, i64), Vec<EventRow>, foldhash::fast::RandomState>,
     pub(crate) reads: Vec<ReadFact>,
     pub(crate) pending_lines: usize,
     pub(crate) pending_rejects: u32,
@@ -263,7 +264,7 @@ impl<'s> Ingester<'s> {
             registry: pagetrail_store::files::load_all(store)?,
             summary: Summary::default(),
             batch: store.batch(),
-            groups: HashMap::new(),
+            groups: HashMap::default(),
             reads: Vec::new(),
             pending_lines: 0,
             pending_rejects: 0,
