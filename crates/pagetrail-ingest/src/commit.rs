@@ -17,7 +17,7 @@ use pagetrail_store::index::{self, Entity};
 use pagetrail_store::{digests, events, Batch, EventRow, FileRecord, Group};
 use roaring::RoaringBitmap;
 
-use crate::pages::{backfill, load_dirty, rebuild_dirty, save_dirty};
+use crate::pages::rebuild_dirty;
 use crate::writer::{now_ms, Ingester, ReadFact};
 use crate::Result;
 
@@ -38,18 +38,18 @@ impl Ingester<'_> {
         for &c in &changes.chunks {
             pagetrail_store::pages::put_chunk(&mut batch, c, &self.model.chunk(c));
         }
-        let mut dirty = load_dirty(store)?;
+        let mut dirty = pagetrail_store::meta::dirty_spaces(store)?;
         for &(r, s) in &changes.placed {
-            backfill(store, r, s, &mut batch)?;
+            index::add_page_to_space(store, r, s, &mut batch)?;
         }
         for &(r, old, new) in &changes.moved {
-            backfill(store, r, new, &mut batch)?;
+            index::add_page_to_space(store, r, new, &mut batch)?;
             if !dirty.contains(&old) {
                 dirty.push(old);
             }
         }
         if !changes.moved.is_empty() {
-            save_dirty(&mut batch, &dirty);
+            pagetrail_store::meta::save_dirty_spaces(&mut batch, &dirty);
         }
         self.index_reads(&mut batch);
         let mut buf = Vec::new();

@@ -7,7 +7,7 @@
 //! stored, so a crash between the two is finished by the next writer.
 
 use pagetrail_index::pages::PageModel;
-use pagetrail_store::{index, meta, Batch, Store};
+use pagetrail_store::{index, meta, Store};
 
 use crate::Result;
 
@@ -16,29 +16,16 @@ pub(crate) fn load_model(store: &Store) -> Result<PageModel> {
     Ok(PageModel::from_metas(pagetrail_store::pages::metas(store)?))
 }
 
-pub(crate) fn load_dirty(store: &Store) -> Result<Vec<u32>> {
-    Ok(meta::dirty_spaces(store)?)
-}
-
-pub(crate) fn save_dirty(batch: &mut Batch<'_>, dirty: &[u32]) {
-    meta::save_dirty_spaces(batch, dirty);
-}
-
-/// Adds every committed `page_users` row of page reference `r` to space `space`.
-pub(crate) fn backfill(store: &Store, r: u32, space: u32, batch: &mut Batch<'_>) -> Result<()> {
-    Ok(index::add_page_to_space(store, r, space, batch)?)
-}
-
 /// Rebuilds each dirty space from the pages now in it, one atomic batch per space.
 pub(crate) fn rebuild_dirty(store: &Store, model: &PageModel, mut dirty: Vec<u32>) -> Result<()> {
     while let Some(&space) = dirty.last() {
         let mut batch = store.batch();
         index::clear_space(&mut batch, space);
         for r in model.refs_in_space(space) {
-            backfill(store, r, space, &mut batch)?;
+            index::add_page_to_space(store, r, space, &mut batch)?;
         }
         dirty.pop();
-        save_dirty(&mut batch, &dirty);
+        meta::save_dirty_spaces(&mut batch, &dirty);
         store.commit(batch)?;
     }
     Ok(())

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::format::{detect, whole_file_json};
 use crate::input::read_full;
-use crate::pages::{load_dirty, load_model, rebuild_dirty};
+use crate::pages::{load_model, rebuild_dirty};
 use crate::{Format, IngestError, Result, Source};
 
 /// How to read sources.
@@ -253,7 +253,7 @@ impl<'s> Ingester<'s> {
         };
         let mut model = load_model(store)?;
         model.ensure(dicts.pages.len() as u32);
-        rebuild_dirty(store, &model, load_dirty(store)?)?;
+        rebuild_dirty(store, &model, pagetrail_store::meta::dirty_spaces(store)?)?;
         Ok(Ingester {
             store,
             opts,
