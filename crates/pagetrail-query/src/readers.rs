@@ -24,6 +24,17 @@ pub enum By {
     Bytes,
 }
 
+impl By {
+    /// The ranking key of a reader with these totals.
+    fn key(self, events: u64, bytes: u64, distinct_pages: u64) -> u64 {
+        match self {
+            By::Pages => distinct_pages,
+            By::Events => events,
+            By::Bytes => bytes,
+        }
+    }
+}
+
 /// What `who-read` asks about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
@@ -196,7 +207,7 @@ fn finish(
                 None => a.pages,
             };
             let row = ReaderRow {
-                user: String::from_utf8_lossy(users.name(u).unwrap_or(b"?")).into_owned(),
+                user: user_name(users, u),
                 events: a.events,
                 distinct_pages: pm.distinct(&pages),
                 bytes: a.bytes,
@@ -207,12 +218,7 @@ fn finish(
             (row, pages)
         })
         .collect();
-    let key = |r: &ReaderRow| match by {
-        By::Pages => r.distinct_pages,
-        By::Events => r.events,
-        By::Bytes => r.bytes,
-    };
-    rows.sort_by(|(a, _), (b, _)| key(b).cmp(&key(a)).then_with(|| a.user.cmp(&b.user)));
+    rank(&mut rows, |(r, _)| (by.key(r.events, r.bytes, r.distinct_pages), r.user.as_str()));
     rows.truncate(limit.unwrap_or(usize::MAX));
     rows.into_iter()
         .map(|(mut row, pages)| {
@@ -223,19 +229,33 @@ fn finish(
 }
 
 /// The people (canonical user ids) that [`finish`] ranks first by events or bytes, which need
-/// no page sets: the same order, the same cut.
+/// no page sets: the same ranking, the same cut.
 fn top_people(users: &Dict, um: &UserMap, accs: &HashMap<u32, Acc>, by: By, limit: usize) -> HashSet<u32> {
+    debug_assert!(by != By::Pages, "distinct pages need every reader's page sets");
     let mut people: HashMap<u32, (u64, u64)> = HashMap::new();
     for (&u, a) in accs {
         let p = people.entry(um.canon(u)).or_default();
         (p.0, p.1) = (p.0 + a.events, p.1 + a.bytes);
     }
-    let key = |&(events, bytes): &(u64, u64)| if by == By::Bytes { bytes } else { events };
-    let name = |u: u32| String::from_utf8_lossy(users.name(u).unwrap_or(b"?")).into_owned();
-    let mut ranked: Vec<(u64, String, u32)> =
-        people.into_iter().filter(|(_, p)| p.0 > 0).map(|(u, p)| (key(&p), name(u), u)).collect();
-    ranked.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let mut ranked: Vec<(u64, String, u32)> = people
+        .into_iter()
+        .filter(|(_, (events, _))| *events > 0)
+        .map(|(u, (events, bytes))| (by.key(events, bytes, 0), user_name(users, u), u))
+        .collect();
+    rank(&mut ranked, |(key, name, _)| (*key, name.as_str()));
     ranked.into_iter().take(limit).map(|(_, _, u)| u).collect()
+}
+
+/// The one order of readers everywhere: the key, highest first, then the name.
+fn rank<T>(items: &mut [T], key: impl Fn(&T) -> (u64, &str)) {
+    items.sort_by(|a, b| {
+        let ((ka, na), (kb, nb)) = (key(a), key(b));
+        kb.cmp(&ka).then_with(|| na.cmp(nb))
+    });
+}
+
+fn user_name(users: &Dict, u: u32) -> String {
+    String::from_utf8_lossy(users.name(u).unwrap_or(b"?")).into_owned()
 }
 
 /// Who read the most in the window, optionally within one space.

@@ -3,7 +3,8 @@
 //!
 //! Keys are `grain ‖ entity ‖ period` (`pagetrail-index::keys`), `‖ user` for
 //! `space_user_pages`; values are counters, page-reference sets and reader lists
-//! (`pagetrail-index`), folded by the merge operators that `options` registers for each family.
+//! (`pagetrail-index`), folded by the merge operators defined here (`merge_operator`), which
+//! `options` registers for each family.
 //! Only this module spells those keys: callers speak of users, pages, spaces and periods.
 
 use std::collections::{BTreeSet, HashMap};
