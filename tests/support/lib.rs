@@ -45,7 +45,12 @@ pub fn jsonl(store: &Path, args: &[&str]) -> Vec<serde_json::Value> {
 /// A copy, in `dir/store`, of the store an earlier release wrote (`tests/fixtures/store-v3`,
 /// made by `make-store.sh`), to open and grow without touching the committed one.
 pub fn v3_store(dir: &Path) -> PathBuf {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/store-v3");
+    fixture_store(dir, "store-v3")
+}
+
+/// A copy, in `dir/store`, of the committed fixture store `tests/fixtures/NAME`.
+pub fn fixture_store(dir: &Path, name: &str) -> PathBuf {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
     let store = dir.join("store");
     std::fs::create_dir_all(&store).expect("a store folder");
     for e in std::fs::read_dir(&from).expect("the fixture store") {

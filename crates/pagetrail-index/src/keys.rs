@@ -53,13 +53,43 @@ pub fn entity_prefix(grain: Grain, entity: u32) -> [u8; 5] {
     k
 }
 
-/// Splits an entity key into (entity, grain, period).
+/// The first byte of a `user_days` or `user_pages` row written from format 5 is its grain plus
+/// this: the period comes before the user, so one period's rows of every user lie together and
+/// a window over all users (top-readers) reads only its periods. Rows of formats 3 and 4 lead
+/// with the user (`entity_key`) and still read.
+const PERIOD_MAJOR: u8 = 2;
+
+/// `(grain + 2):u8 ‖ period:u32 ‖ user:u32`: rows of `user_days` and `user_pages` (format 5).
+pub fn period_key(grain: Grain, period: u32, user: u32) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = grain as u8 + PERIOD_MAJOR;
+    k[1..5].copy_from_slice(&period.to_be_bytes());
+    k[5..].copy_from_slice(&user.to_be_bytes());
+    k
+}
+
+/// The first byte of every period-major row of a grain (`period_key`).
+pub fn period_prefix(grain: Grain) -> [u8; 1] {
+    [grain as u8 + PERIOD_MAJOR]
+}
+
+/// Whether a key is laid out by `period_key`.
+pub fn is_period_major(k: &[u8]) -> bool {
+    k.first().is_some_and(|&b| b >= PERIOD_MAJOR)
+}
+
+/// Splits an index key into (entity, grain, period), in either layout: `entity_key`, or for
+/// the per-user families `period_key` (the entity is then the user).
 pub fn parse(k: &[u8]) -> Option<(u32, Grain, u32)> {
     if k.len() != 9 {
         return None;
     }
     let be = |s: &[u8]| u32::from_be_bytes([s[0], s[1], s[2], s[3]]);
-    Some((be(&k[1..5]), Grain::from_u8(k[0])?, be(&k[5..9])))
+    let (a, b) = (be(&k[1..5]), be(&k[5..9]));
+    match k[0] {
+        g @ (0 | 1) => Some((a, Grain::from_u8(g)?, b)),
+        g => Some((b, Grain::from_u8(g.checked_sub(PERIOD_MAJOR)?)?, a)),
+    }
 }
 
 /// One contiguous run of index rows: `grain` periods `start..end`.
@@ -105,6 +135,21 @@ pub fn plan(from_day: i64, to_day: i64) -> Vec<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_layouts_parse_to_user_grain_period() {
+        for (g, p, u) in [(Grain::Day, 20_000, 7), (Grain::Month, 676, 4_000_000_000)] {
+            let (old, new) = (entity_key(u, g, p), period_key(g, p, u));
+            assert_eq!(parse(&old), Some((u, g, p)));
+            assert_eq!(parse(&new), Some((u, g, p)));
+            assert!(!is_period_major(&old) && is_period_major(&new));
+            assert!(new.starts_with(&period_prefix(g)));
+        }
+        // Period-major rows sort by period first, then user, and after every user-major row.
+        assert!(period_key(Grain::Day, 1, 9) < period_key(Grain::Day, 2, 1));
+        assert!(entity_key(u32::MAX, Grain::Month, u32::MAX) < period_key(Grain::Day, 0, 0));
+        assert_eq!(parse(&[4, 0, 0, 0, 0, 0, 0, 0, 0]), None, "no grain 2");
+    }
     use pagetrail_core::time::{days_from_civil, month_of_day, month_start_day};
 
     fn days_covered(spans: &[Span]) -> Vec<i64> {

@@ -152,6 +152,27 @@ fn add_audit(audit: &AuditReads, keep: &dyn Fn(u32) -> bool, accs: &mut HashMap<
 
 /// Runs `f` over `0..n` split into one contiguous part per core (per-user index reads are
 /// independent; the machine this targets has two cores).
+/// Counters (and, when `pages`, page sets) of every user over `spans` from the period-major
+/// rows: each thread scans every other period, whole, for all users at once.
+fn by_period(store: &Store, spans: &[Span], pages: bool) -> Vec<Result<HashMap<u32, Acc>>> {
+    let periods: Vec<Span> = spans
+        .iter()
+        .flat_map(|s| (s.start..s.end).map(move |p| Span { grain: s.grain, start: p, end: p + 1 }))
+        .collect();
+    // Every other period to each half, so that both get their share of the larger monthly rows.
+    let order: Vec<Span> = periods.iter().step_by(2).chain(periods.iter().skip(1).step_by(2)).copied().collect();
+    in_parallel(order.len() as u32, |range| {
+        let mut accs: HashMap<u32, Acc> = HashMap::new();
+        for s in &order[range.start as usize..range.end as usize] {
+            index::counters_in(store, s, |u, g, p, c| accs.entry(u).or_default().counters(&c, period_start_ms(g, p)))?;
+            if pages {
+                index::pages_in(store, s, &mut accs, |_| true, |a| &mut a.pages)?;
+            }
+        }
+        Ok(accs)
+    })
+}
+
 fn in_parallel<T: Send>(n: u32, f: impl Fn(std::ops::Range<u32>) -> Result<T> + Sync) -> Vec<Result<T>> {
     let threads = std::thread::available_parallelism().map_or(1, |p| p.get()).clamp(1, 8) as u32;
     if threads == 1 || n < 4 {
@@ -280,29 +301,46 @@ pub fn top_readers(
             // part of the index: read them after ranking on the counters.
             let pages_of_all = by == By::Pages;
             let n = users.len() as u32;
-            for part in in_parallel(n, |range| {
-                let mut cur = UserCursors::new(store);
-                let mut out = Vec::new();
-                for i in range {
-                    let u = i + 1; // user ids start at 1
-                    let mut a = Acc::default();
-                    user_from_index(store, &mut cur, u, &spans, &mut a, true, pages_of_all)?;
-                    if a.events > 0 {
-                        out.push((u, a));
+            // Rows of formats 3 and 4 that no writer has moved yet lead with the user.
+            let user_major = index::has_user_major_rows(store)?;
+            if user_major {
+                for part in in_parallel(n, |range| {
+                    let mut cur = UserCursors::new(store);
+                    let mut out = Vec::new();
+                    for i in range {
+                        let u = i + 1; // user ids start at 1
+                        let mut a = Acc::default();
+                        user_from_index(store, &mut cur, u, &spans, &mut a, true, pages_of_all)?;
+                        if a.events > 0 {
+                            out.push((u, a));
+                        }
+                    }
+                    Ok(out)
+                }) {
+                    for (u, a) in part? {
+                        accs.entry(u).or_default().absorb(a);
                     }
                 }
-                Ok(out)
-            }) {
-                accs.extend(part?);
+            }
+            for part in by_period(store, &spans, pages_of_all) {
+                for (u, a) in part? {
+                    accs.entry(u).or_default().absorb(a);
+                }
             }
             edges_from_events(store, &plan, 1..=users.len() as u32, &|_| true, &audit, &mut accs)?;
             add_audit(&audit, &|_| true, &mut accs);
             if !pages_of_all {
                 let kept = top_people(&users, &um, &accs, by, limit);
                 accs.retain(|u, _| kept.contains(&um.canon(*u)));
-                let mut cur = UserCursors::new(store);
-                for (&u, a) in accs.iter_mut() {
-                    user_from_index(store, &mut cur, u, &spans, a, false, true)?;
+                if user_major {
+                    let mut cur = UserCursors::new(store);
+                    for (&u, a) in accs.iter_mut() {
+                        user_from_index(store, &mut cur, u, &spans, a, false, true)?;
+                    }
+                }
+                let want: HashSet<u32> = accs.keys().copied().collect();
+                for s in &spans {
+                    index::pages_in(store, s, &mut accs, |u| want.contains(&u), |a| &mut a.pages)?;
                 }
             }
             None

@@ -2,7 +2,8 @@
 //! `space_user_pages`): their keys, what each value holds, and every write, scan and removal.
 //!
 //! Keys are `grain ‖ entity ‖ period` (`pagetrail-index::keys`), `‖ user` for
-//! `space_user_pages`; values are counters, page-reference sets and reader lists
+//! `space_user_pages`, and `grain + 2 ‖ period ‖ user` for `user_days` and `user_pages` from
+//! format 5 (their rows of formats 3 and 4, user first, still read; a writer moves them); values are counters, page-reference sets and reader lists
 //! (`pagetrail-index`), folded by the merge operators defined here (`merge_operator`), which
 //! `options` registers for each family.
 //! Only this module spells those keys: callers speak of users, pages, spaces and periods.
@@ -10,7 +11,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use pagetrail_core::time::{month_of_day, month_start_day, DAY_MS};
-use pagetrail_index::keys::{entity_key, entity_prefix, entity_user_key, key_user, parse, Grain, Span};
+use pagetrail_index::keys::{
+    entity_key, entity_prefix, entity_user_key, is_period_major, key_user, parse, period_key, period_prefix, Grain,
+    Span,
+};
 use pagetrail_index::readers::{self, Readers};
 use pagetrail_index::{bitmap, Counters};
 use roaring::RoaringBitmap;
@@ -67,7 +71,7 @@ impl Entity {
 /// Adds one operand of a user's counters in a period (`user_days`).
 pub fn add_user_counters(batch: &mut Batch<'_>, user: u32, grain: Grain, period: u32, c: &Counters, buf: &mut Vec<u8>) {
     c.encode(buf);
-    batch.merge(Cf::UserDays, &entity_key(user, grain, period), buf);
+    batch.merge(Cf::UserDays, &period_key(grain, period, user), buf);
 }
 
 /// Adds page references to a user's set of a period (`user_pages`).
@@ -80,7 +84,7 @@ pub fn add_user_pages(
     buf: &mut Vec<u8>,
 ) {
     bitmap::encode(set, buf);
-    batch.merge(Cf::UserPages, &entity_key(user, grain, period), buf);
+    batch.merge(Cf::UserPages, &period_key(grain, period, user), buf);
 }
 
 /// Adds page references to what `user` read in `space` in a period (`space_user_pages`).
@@ -103,8 +107,9 @@ pub fn add_readers(batch: &mut Batch<'_>, e: Entity, grain: Grain, period: u32, 
     batch.merge(e.cf(), &entity_key(e.id(), grain, period), buf);
 }
 
-/// Cursors over the two per-user families, reused for every user of a query: a scan of
-/// thousands of users seeks two iterators instead of building two per user.
+/// Cursors over the user-major rows of the two per-user families (formats 3 and 4, until a
+/// writer moves them), reused for every user of a query: a scan of thousands of users seeks two
+/// iterators instead of building two per user.
 pub struct UserCursors<'s> {
     days: Cursor<'s>,
     pages: Cursor<'s>,
@@ -124,20 +129,8 @@ impl<'s> UserCursors<'s> {
         mut f: impl FnMut(Grain, u32, Counters),
     ) -> Result<()> {
         let mut bad = false;
-        self.days.visit(
-            &entity_key(user, span.grain, span.start),
-            &entity_key(user, span.grain, span.end),
-            |k, v| match (parse(k), Counters::decode(v)) {
-                (Some((_, g, p)), Ok(c)) => {
-                    f(g, p, c);
-                    true
-                }
-                _ => {
-                    bad = true;
-                    false
-                }
-            },
-        )?;
+        let (lo, hi) = (entity_key(user, span.grain, span.start), entity_key(user, span.grain, span.end));
+        self.days.visit(&lo, &hi, counter_rows(&mut bad, |_, g, p, c| f(g, p, c)))?;
         if bad {
             return Err(store.corrupt("user_days row"));
         }
@@ -160,6 +153,111 @@ impl<'s> UserCursors<'s> {
         }
         Ok(())
     }
+}
+
+/// Whether `user_days` or `user_pages` still hold user-major rows (a store of format 3 or 4
+/// that no writer has opened since): readers then read those too, user by user.
+pub fn has_user_major_rows(store: &Store) -> Result<bool> {
+    let mut found = false;
+    for cf in [Cf::UserDays, Cf::UserPages] {
+        store.range(cf, &[], &period_prefix(Grain::Day)).visit(|_, _| {
+            found = true;
+            false
+        })?;
+    }
+    Ok(found)
+}
+
+/// Calls `f(user, grain, period, counters)` for every period-major `user_days` row in `span`:
+/// one contiguous scan per span, every user of a period together.
+pub fn counters_in(store: &Store, span: &Span, f: impl FnMut(u32, Grain, u32, Counters)) -> Result<()> {
+    let (lo, hi) = (period_key(span.grain, span.start, 0), period_key(span.grain, span.end, 0));
+    let mut bad = false;
+    store.range(Cf::UserDays, &lo, &hi).visit(counter_rows(&mut bad, f))?;
+    if bad {
+        return Err(store.corrupt("user_days row"));
+    }
+    Ok(())
+}
+
+/// A visitor of `user_days` rows (either layout) that hands each to `f(user, grain, period,
+/// counters)` and stops at a corrupt one, setting `bad`.
+fn counter_rows<'a>(
+    bad: &'a mut bool,
+    mut f: impl FnMut(u32, Grain, u32, Counters) + 'a,
+) -> impl FnMut(&[u8], &[u8]) -> bool + 'a {
+    move |k, v| match (parse(k), Counters::decode(v)) {
+        (Some((u, g, p)), Ok(c)) => {
+            f(u, g, p, c);
+            true
+        }
+        _ => {
+            *bad = true;
+            false
+        }
+    }
+}
+
+/// Unions each period-major `user_pages` row in `span` of a user that `want` accepts into
+/// `pages(accs[user])`; other users' rows are not decoded.
+pub fn pages_in<T: Default>(
+    store: &Store,
+    span: &Span,
+    accs: &mut HashMap<u32, T>,
+    want: impl Fn(u32) -> bool,
+    pages: impl Fn(&mut T) -> &mut RoaringBitmap,
+) -> Result<()> {
+    let (lo, hi) = (period_key(span.grain, span.start, 0), period_key(span.grain, span.end, 0));
+    let mut bad = false;
+    store.range(Cf::UserPages, &lo, &hi).visit(|k, v| {
+        let Some((u, _, _)) = parse(k) else {
+            bad = true;
+            return false;
+        };
+        if want(u) {
+            bad |= bitmap::union_into(pages(accs.entry(u).or_default()), v).is_err();
+        }
+        !bad
+    })?;
+    if bad {
+        return Err(store.corrupt("user_pages row"));
+    }
+    Ok(())
+}
+
+/// Rows a migration batch moves at most (a year of 5,000 users is 3.7 million).
+const MIGRATE_BATCH: usize = 100_000;
+
+/// Moves every user-major row of `user_days` and `user_pages` to its period-major key, in
+/// batches that each move rows atomically (value and all), so a crash leaves every row under
+/// one key or the other, and readers count each once either way. Returns how many moved.
+pub(crate) fn migrate_user_rows(store: &Store) -> Result<u64> {
+    let mut moved = 0u64;
+    for cf in [Cf::UserDays, Cf::UserPages] {
+        loop {
+            let mut batch = store.batch();
+            let (mut n, mut bad) = (0usize, false);
+            store.range(cf, &[], &period_prefix(Grain::Day)).visit(|k, v| {
+                let Some((u, g, p)) = parse(k) else {
+                    bad = true;
+                    return false;
+                };
+                batch.put(cf, &period_key(g, p, u), v);
+                batch.delete(cf, k);
+                n += 1;
+                n < MIGRATE_BATCH
+            })?;
+            if bad {
+                return Err(store.corrupt(format!("{} key", cf.name())));
+            }
+            if n == 0 {
+                break;
+            }
+            store.commit(batch)?;
+            moved += n as u64;
+        }
+    }
+    Ok(moved)
 }
 
 /// Calls `f(grain, period, user, counters)` for each reader of `e` in each period of `span`.
@@ -212,16 +310,18 @@ pub fn space_pages_by_user<T: Default>(
 pub fn readers_and_pages(store: &Store) -> Result<(RoaringBitmap, RoaringBitmap)> {
     let (mut users, mut pages) = (RoaringBitmap::new(), RoaringBitmap::new());
     let mut bad = false;
-    store.prefix(Cf::UserPages, &[Grain::Month as u8]).visit(|k, v| {
-        match parse(k) {
-            Some((user, _, _)) => {
-                users.insert(user);
+    for prefix in [[Grain::Month as u8], period_prefix(Grain::Month)] {
+        store.prefix(Cf::UserPages, &prefix).visit(|k, v| {
+            match parse(k) {
+                Some((user, _, _)) => {
+                    users.insert(user);
+                }
+                None => bad = true,
             }
-            None => bad = true,
-        }
-        bad |= bitmap::union_into(&mut pages, v).is_err();
-        !bad
-    })?;
+            bad |= bitmap::union_into(&mut pages, v).is_err();
+            !bad
+        })?;
+    }
     if bad {
         return Err(store.corrupt("user_pages row"));
     }
@@ -315,6 +415,16 @@ pub fn remove_users(store: &Store, batch: &mut Batch<'_>, ids: &BTreeSet<u32>) -
                 }
             }
         }
+    }
+    // Period-major rows: a user's lie one per period, across the whole family.
+    for cf in [Cf::UserDays, Cf::UserPages] {
+        store.range(cf, &period_prefix(Grain::Day), &[u8::MAX]).visit(|k, _| {
+            if is_period_major(k) && parse(k).is_some_and(|(u, _, _)| ids.contains(&u)) {
+                batch.delete(cf, k);
+                n += 1;
+            }
+            true
+        })?;
     }
     let mut buf = Vec::new();
     for cf in [Cf::PageUsers, Cf::SpaceUsers] {

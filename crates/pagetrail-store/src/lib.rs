@@ -51,15 +51,18 @@ pub use files::FileRecord;
 pub use meta::Totals;
 
 /// The store format this build writes and reads. Bumped on any incompatible layout change.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// Families compacted at once by [`Store::compact`] (the writer's background jobs allow it).
 #[cfg(feature = "db")]
 const COMPACTION_THREADS: usize = 2;
 
 /// Older formats this build still opens. Format 4 only added value layouts (times in seconds),
-/// and every format-3 value still decodes, so a writer migrates a format-3 store by stamping it
-/// 4 and a reader reads it as it is (`tests/e2e/fixture.rs` holds a committed format-3 store).
-const READS_FORMATS: [u32; 1] = [3];
+/// and every format-3 value still decodes. Format 5 moved the rows of `user_days` and
+/// `user_pages` to period-major keys under new leading bytes, and readers read both layouts.
+/// So a reader reads a format-3 or 4 store as it is, and a writer migrates it: it moves those
+/// rows (`index::migrate_user_rows`), then stamps it 5 (`tests/e2e/fixture.rs` holds a
+/// committed format-3 store).
+const READS_FORMATS: [u32; 2] = [3, 4];
 
 /// What can go wrong with the store. Every message names the store's path.
 #[derive(Debug, thiserror::Error)]
@@ -201,6 +204,9 @@ impl Store {
                 if !stamp {
                     return Ok(());
                 }
+                // Stamped only once every row has moved: a crash before leaves the old number,
+                // and the next writer moves the rest.
+                index::migrate_user_rows(self)?;
                 let mut b = self.batch();
                 b.put(Cf::Meta, meta::FORMAT_KEY, &FORMAT_VERSION.to_be_bytes());
                 self.commit(b)
