@@ -135,6 +135,7 @@ pub fn plan(from_day: i64, to_day: i64) -> Vec<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pagetrail_core::time::{days_from_civil, month_of_day, month_start_day};
 
     #[test]
     fn both_layouts_parse_to_user_grain_period() {
@@ -150,7 +151,6 @@ mod tests {
         assert!(entity_key(u32::MAX, Grain::Month, u32::MAX) < period_key(Grain::Day, 0, 0));
         assert_eq!(parse(&[4, 0, 0, 0, 0, 0, 0, 0, 0]), None, "no grain 2");
     }
-    use pagetrail_core::time::{days_from_civil, month_of_day, month_start_day};
 
     fn days_covered(spans: &[Span]) -> Vec<i64> {
         let mut v = Vec::new();

@@ -150,8 +150,6 @@ fn add_audit(audit: &AuditReads, keep: &dyn Fn(u32) -> bool, accs: &mut HashMap<
     }
 }
 
-/// Runs `f` over `0..n` split into one contiguous part per core (per-user index reads are
-/// independent; the machine this targets has two cores).
 /// Counters (and, when `pages`, page sets) of every user over `spans` from the period-major
 /// rows: each thread scans every other period, whole, for all users at once.
 fn by_period(store: &Store, spans: &[Span], pages: bool) -> Vec<Result<HashMap<u32, Acc>>> {
@@ -173,6 +171,8 @@ fn by_period(store: &Store, spans: &[Span], pages: bool) -> Vec<Result<HashMap<u
     })
 }
 
+/// Runs `f` over `0..n` split into one contiguous part per core (per-user index reads are
+/// independent; the machine this targets has two cores).
 fn in_parallel<T: Send>(n: u32, f: impl Fn(std::ops::Range<u32>) -> Result<T> + Sync) -> Vec<Result<T>> {
     let threads = std::thread::available_parallelism().map_or(1, |p| p.get()).clamp(1, 8) as u32;
     if threads == 1 || n < 4 {

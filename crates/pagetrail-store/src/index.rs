@@ -3,17 +3,17 @@
 //!
 //! Keys are `grain ‖ entity ‖ period` (`pagetrail-index::keys`), `‖ user` for
 //! `space_user_pages`, and `grain + 2 ‖ period ‖ user` for `user_days` and `user_pages` from
-//! format 5 (their rows of formats 3 and 4, user first, still read; a writer moves them); values are counters, page-reference sets and reader lists
-//! (`pagetrail-index`), folded by the merge operators defined here (`merge_operator`), which
-//! `options` registers for each family.
+//! format 5 (their rows of formats 3 and 4, user first, still read; a writer moves them).
+//! Values are counters, page-reference sets and reader lists (`pagetrail-index`), folded by
+//! the merge operators defined here (`merge_operator`), which `options` registers for each
+//! family.
 //! Only this module spells those keys: callers speak of users, pages, spaces and periods.
 
 use std::collections::{BTreeSet, HashMap};
 
 use pagetrail_core::time::{month_of_day, month_start_day, DAY_MS};
 use pagetrail_index::keys::{
-    entity_key, entity_prefix, entity_user_key, is_period_major, key_user, parse, period_key, period_prefix, Grain,
-    Span,
+    entity_key, entity_prefix, entity_user_key, key_user, parse, period_key, period_prefix, Grain, Span,
 };
 use pagetrail_index::readers::{self, Readers};
 use pagetrail_index::{bitmap, Counters};
@@ -208,9 +208,24 @@ pub fn pages_in<T: Default>(
     pages: impl Fn(&mut T) -> &mut RoaringBitmap,
 ) -> Result<()> {
     let (lo, hi) = (period_key(span.grain, span.start, 0), period_key(span.grain, span.end, 0));
+    let user = |k: &[u8]| parse(k).map(|(u, _, _)| u);
+    union_by_user(store, Cf::UserPages, (&lo, &hi), user, accs, want, pages)
+}
+
+/// Unions the page sets of `cf` with keys in `lo..hi` into `pages(accs[user])`, for each user
+/// (`user_of` the key) that `want` accepts.
+fn union_by_user<T: Default>(
+    store: &Store,
+    cf: Cf,
+    (lo, hi): (&[u8], &[u8]),
+    user_of: impl Fn(&[u8]) -> Option<u32>,
+    accs: &mut HashMap<u32, T>,
+    want: impl Fn(u32) -> bool,
+    pages: impl Fn(&mut T) -> &mut RoaringBitmap,
+) -> Result<()> {
     let mut bad = false;
-    store.range(Cf::UserPages, &lo, &hi).visit(|k, v| {
-        let Some((u, _, _)) = parse(k) else {
+    store.range(cf, lo, hi).visit(|k, v| {
+        let Some(u) = user_of(k) else {
             bad = true;
             return false;
         };
@@ -220,7 +235,7 @@ pub fn pages_in<T: Default>(
         !bad
     })?;
     if bad {
-        return Err(store.corrupt("user_pages row"));
+        return Err(store.corrupt(format!("{} row", cf.name())));
     }
     Ok(())
 }
@@ -234,10 +249,13 @@ const MIGRATE_BATCH: usize = 100_000;
 pub(crate) fn migrate_user_rows(store: &Store) -> Result<u64> {
     let mut moved = 0u64;
     for cf in [Cf::UserDays, Cf::UserPages] {
+        // Each batch starts after the last key the one before moved: from the start, its
+        // iterator would step over every tombstone already written.
+        let mut from = Vec::new();
         loop {
             let mut batch = store.batch();
             let (mut n, mut bad) = (0usize, false);
-            store.range(cf, &[], &period_prefix(Grain::Day)).visit(|k, v| {
+            store.range(cf, &from, &period_prefix(Grain::Day)).visit(|k, v| {
                 let Some((u, g, p)) = parse(k) else {
                     bad = true;
                     return false;
@@ -245,6 +263,9 @@ pub(crate) fn migrate_user_rows(store: &Store) -> Result<u64> {
                 batch.put(cf, &period_key(g, p, u), v);
                 batch.delete(cf, k);
                 n += 1;
+                from.clear();
+                from.extend_from_slice(k);
+                from.push(0);
                 n < MIGRATE_BATCH
             })?;
             if bad {
@@ -290,19 +311,7 @@ pub fn space_pages_by_user<T: Default>(
     pages: impl Fn(&mut T) -> &mut RoaringBitmap,
 ) -> Result<()> {
     let (lo, hi) = (entity_key(space, span.grain, span.start), entity_key(space, span.grain, span.end));
-    let mut bad = false;
-    store.range(Cf::SpaceUserPages, &lo, &hi).visit(|k, v| {
-        let Some(u) = key_user(k) else {
-            bad = true;
-            return false;
-        };
-        bad |= bitmap::union_into(pages(accs.entry(u).or_default()), v).is_err();
-        !bad
-    })?;
-    if bad {
-        return Err(store.corrupt("space_user_pages row"));
-    }
-    Ok(())
+    union_by_user(store, Cf::SpaceUserPages, (&lo, &hi), key_user, accs, |_| true, pages)
 }
 
 /// Every user with a monthly `user_pages` row (whoever read anything), and the union of all
@@ -419,7 +428,7 @@ pub fn remove_users(store: &Store, batch: &mut Batch<'_>, ids: &BTreeSet<u32>) -
     // Period-major rows: a user's lie one per period, across the whole family.
     for cf in [Cf::UserDays, Cf::UserPages] {
         store.range(cf, &period_prefix(Grain::Day), &[u8::MAX]).visit(|k, _| {
-            if is_period_major(k) && parse(k).is_some_and(|(u, _, _)| ids.contains(&u)) {
+            if parse(k).is_some_and(|(u, _, _)| ids.contains(&u)) {
                 batch.delete(cf, k);
                 n += 1;
             }
