@@ -235,7 +235,14 @@ fn strip_times(v: Vec<ReaderRow>) -> Vec<ReaderRow> {
     v.into_iter().map(|r| ReaderRow { first_ms: 0, last_ms: 0, ..r }).collect()
 }
 
-fn check_case(mut evs: Vec<Ev>, splits: Vec<usize>, batch: usize, catalog_at: usize, windows: Vec<(i64, i64)>) {
+fn check_case(
+    mut evs: Vec<Ev>,
+    splits: Vec<usize>,
+    batch: usize,
+    catalog_at: usize,
+    windows: Vec<(i64, i64)>,
+    pipelined: bool,
+) {
     // Unique, shuffled-order timestamps across ~70 days.
     for (i, e) in evs.iter_mut().enumerate() {
         e.sec = ((i as i64 * 7_919) % 6_000_000) + (i as i64 % 3);
@@ -260,22 +267,44 @@ fn check_case(mut evs: Vec<Ev>, splits: Vec<usize>, batch: usize, catalog_at: us
     cuts.sort_unstable();
     cuts.dedup();
     let opts = IngestOptions { batch_lines: batch, ..Default::default() };
-    for (n, pair) in cuts.windows(2).enumerate() {
-        if catalog && n == catalog_at {
+    let part = |n: usize, pair: &[usize]| {
+        let f = d.path().join(format!("part{n}.log"));
+        std::fs::write(&f, lines[pair[0]..pair[1]].concat()).unwrap();
+        Source::File(f)
+    };
+    if pipelined {
+        // One ingester for every part and the catalog, each batch written one behind.
+        let mut ing = Ingester::new(&store, opts.clone()).unwrap();
+        ing.pipelined(|ing| {
+            for (n, pair) in cuts.windows(2).enumerate() {
+                if catalog && n == catalog_at {
+                    ing.load_catalog(&cat_path)?;
+                }
+                ing.ingest(&part(n, pair), &mut |_| {})?;
+            }
+            if catalog && catalog_at >= cuts.len() - 1 {
+                ing.load_catalog(&cat_path)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        ing.finish().unwrap();
+    } else {
+        for (n, pair) in cuts.windows(2).enumerate() {
+            if catalog && n == catalog_at {
+                let mut ing = Ingester::new(&store, opts.clone()).unwrap();
+                ing.load_catalog(&cat_path).unwrap();
+                ing.finish().unwrap();
+            }
+            let mut ing = Ingester::new(&store, opts.clone()).unwrap();
+            ing.ingest(&part(n, pair), &mut |_| {}).unwrap();
+            ing.finish().unwrap();
+        }
+        if catalog && catalog_at >= cuts.len() - 1 {
             let mut ing = Ingester::new(&store, opts.clone()).unwrap();
             ing.load_catalog(&cat_path).unwrap();
             ing.finish().unwrap();
         }
-        let f = d.path().join(format!("part{n}.log"));
-        std::fs::write(&f, lines[pair[0]..pair[1]].concat()).unwrap();
-        let mut ing = Ingester::new(&store, opts.clone()).unwrap();
-        ing.ingest(&Source::File(f), &mut |_| {}).unwrap();
-        ing.finish().unwrap();
-    }
-    if catalog && catalog_at >= cuts.len() - 1 {
-        let mut ing = Ingester::new(&store, opts.clone()).unwrap();
-        ing.load_catalog(&cat_path).unwrap();
-        ing.finish().unwrap();
     }
 
     let mut wins: Vec<Window> = vec![Window::all()];
@@ -369,7 +398,8 @@ proptest! {
         batch in 1usize..200,
         catalog_at in 0usize..8,
         windows in proptest::collection::vec((0i64..100_000, 1i64..60_000), 1..4),
+        pipelined in any::<bool>(),
     ) {
-        check_case(evs, splits, batch, catalog_at, windows);
+        check_case(evs, splits, batch, catalog_at, windows, pipelined);
     }
 }

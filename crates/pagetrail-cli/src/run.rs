@@ -474,9 +474,40 @@ pub fn ingest(store: &Store, paths: &[std::path::PathBuf], opts: IngestOptions) 
         None => indicatif::ProgressBar::new_spinner(),
     };
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
+    // Each batch is written on a second thread while the next is read.
+    let failed = ing.pipelined(|ing| ingest_sources(ing, &sources, &sizes, &bar))?;
+    bar.finish_and_clear();
+    let summary = ing.finish()?;
+    let secs = started.elapsed().as_secs_f64();
+    // A bulk load (the store at least doubled) is compacted at once: unmerged index operands
+    // and level-1 compression made a fresh store 16% larger and its queries take up to 35%
+    // longer. A smaller ingest leaves it to RocksDB, so this never costs more than about twice
+    // what was written.
+    if store.bytes_on_disk() >= 2 * before.max(1) {
+        let t = Instant::now();
+        store.compact()?;
+        eprintln!("compacted the store in {:.1} s: {}", t.elapsed().as_secs_f64(), bytes(store.bytes_on_disk()));
+    }
+    if summary.skipped > 0 && summary.skipped == sources.len() as u64 {
+        bail!("no file in a known log format among the {} files found (every one was skipped)", summary.skipped);
+    }
+    if !failed.is_empty() {
+        bail!("{} of {} inputs could not be ingested (first: {})", failed.len(), sources.len(), failed[0]);
+    }
+    Ok((summary, secs))
+}
+
+/// Ingests each source in turn; a file that cannot be read is reported and passed over (its
+/// error is in the list returned) unless it is the only one.
+fn ingest_sources(
+    ing: &mut Ingester<'_>,
+    sources: &[pagetrail_ingest::Source],
+    sizes: &[Option<u64>],
+    bar: &indicatif::ProgressBar,
+) -> pagetrail_ingest::Result<Vec<String>> {
     let mut failed = Vec::new();
     let mut done: u64 = 0;
-    for (src, size) in sources.iter().zip(&sizes) {
+    for (src, size) in sources.iter().zip(sizes) {
         bar.set_position(done);
         bar.set_message(clean(&src.name()));
         let mut tick = |p: Progress| {
@@ -510,34 +541,16 @@ pub fn ingest(store: &Store, paths: &[std::path::PathBuf], opts: IngestOptions) 
                 | pagetrail_ingest::IngestError::Rewritten { .. }),
             ) => {
                 if sources.len() == 1 {
-                    return Err(e.into());
+                    return Err(e);
                 }
                 bar.suspend(|| eprintln!("pagetrail: error: {e}"));
                 failed.push(e.to_string());
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
         done += size.unwrap_or(0);
     }
-    bar.finish_and_clear();
-    let summary = ing.finish()?;
-    let secs = started.elapsed().as_secs_f64();
-    // A bulk load (the store at least doubled) is compacted at once: unmerged index operands
-    // and level-1 compression made a fresh store 16% larger and its queries take up to 35%
-    // longer. A smaller ingest leaves it to RocksDB, so this never costs more than about twice
-    // what was written.
-    if store.bytes_on_disk() >= 2 * before.max(1) {
-        let t = Instant::now();
-        store.compact()?;
-        eprintln!("compacted the store in {:.1} s: {}", t.elapsed().as_secs_f64(), bytes(store.bytes_on_disk()));
-    }
-    if summary.skipped > 0 && summary.skipped == sources.len() as u64 {
-        bail!("no file in a known log format among the {} files found (every one was skipped)", summary.skipped);
-    }
-    if !failed.is_empty() {
-        bail!("{} of {} inputs could not be ingested (first: {})", failed.len(), sources.len(), failed[0]);
-    }
-    Ok((summary, secs))
+    Ok(failed)
 }
 
 fn print_summary(out: &mut dyn Write, fmt: Format, s: &Summary, secs: f64) -> Result<()> {

@@ -1,8 +1,11 @@
 //! Committing a batch: the page model's changes, the index operands of its reads, its event
 //! groups with their digests, the file checkpoint, the totals and the chain link, in one
-//! RocksDB write.
+//! RocksDB write. The reading thread gathers a batch ([`Pending`]); [`write`] builds and writes
+//! it, on that thread or, inside [`Ingester::pipelined`], on a second one while the next batch
+//! is read.
 
 use std::collections::HashMap;
+use std::sync::mpsc;
 
 use foldhash::fast::RandomState;
 
@@ -14,15 +17,80 @@ use pagetrail_index::readers::Readers;
 use pagetrail_index::Counters;
 use pagetrail_store::chain::{self, GroupHasher, Link};
 use pagetrail_store::index::{self, Entity};
-use pagetrail_store::{digests, events, Batch, EventRow, FileRecord, Group};
+use pagetrail_store::meta::save_batch_seq;
+use pagetrail_store::{digests, events, Batch, EventRow, FileRecord, Group, Store};
 use roaring::RoaringBitmap;
 
 use crate::pages::rebuild_dirty;
-use crate::writer::{now_ms, Ingester, ReadFact};
-use crate::Result;
+use crate::writer::{now_ms, Committed, Ingester, ReadFact};
+use crate::{IngestError, Result};
 
-impl Ingester<'_> {
-    /// Resolves pages, indexes the pending reads, and writes everything in one atomic batch.
+/// A batch as the reading thread leaves it: what [`write`] turns into one RocksDB write.
+pub(crate) struct Pending<'s> {
+    /// Dictionary, page-model, reject and totals writes, already in place.
+    batch: Batch<'s>,
+    groups: Vec<((u32, i64), Vec<EventRow>)>,
+    reads: Vec<ReadFact>,
+    /// Each page reference's space at this commit (0: none).
+    space: Vec<u32>,
+    file: Option<FileRecord>,
+    rejects: u32,
+}
+
+/// The thread that writes batches one behind the reading (see [`Ingester::pipelined`]).
+pub(crate) struct Pipe<'s> {
+    jobs: mpsc::Sender<(Pending<'s>, u32, chain::Hash)>,
+    done: mpsc::Receiver<Result<Committed>>,
+    /// A batch was handed over and its outcome not yet taken.
+    in_flight: bool,
+}
+
+impl<'s> Ingester<'s> {
+    /// Runs `f` with every commit written on a second thread, one batch behind the reading:
+    /// the reading of batch n + 1 overlaps the writing of batch n. Batches still land one at a
+    /// time and in order, each atomic with its checkpoint; anything that reads the store first
+    /// waits for the batch in flight ([`Ingester::settle`]). When `f` returns, its last commit
+    /// has landed (or its error is returned).
+    pub fn pipelined<R>(&mut self, f: impl FnOnce(&mut Self) -> Result<R>) -> Result<R> {
+        let store = self.store;
+        std::thread::scope(|s| {
+            let (jobs, rx) = mpsc::channel::<(Pending<'s>, u32, chain::Hash)>();
+            let (tx, done) = mpsc::channel();
+            s.spawn(move || {
+                for (p, seq, head) in rx {
+                    // The reading thread stops handing over batches after a failure.
+                    if tx.send(write(store, p, seq, &head)).is_err() {
+                        break;
+                    }
+                }
+            });
+            self.pipe = Some(Pipe { jobs, done, in_flight: false });
+            let out = f(self);
+            let landed = self.settle();
+            // Dropping the sender ends the thread; the scope joins it.
+            self.pipe = None;
+            let out = out?;
+            landed.map(|()| out)
+        })
+    }
+
+    /// Waits for the batch in flight, if any, and takes its outcome.
+    pub(crate) fn settle(&mut self) -> Result<()> {
+        let Some(pipe) = self.pipe.as_mut().filter(|p| p.in_flight) else { return Ok(()) };
+        pipe.in_flight = false;
+        let c = pipe.done.recv().map_err(|_| IngestError::CommitThread)??;
+        self.landed(c);
+        Ok(())
+    }
+
+    /// Commits what is pending and waits until it has landed.
+    pub(crate) fn commit_and_settle(&mut self) -> Result<()> {
+        self.commit(None)?;
+        self.settle()
+    }
+
+    /// Resolves pages, indexes the pending reads, and writes everything in one atomic batch
+    /// (inside [`Ingester::pipelined`], the write may still be in flight on return).
     pub(crate) fn commit(&mut self, file: Option<&FileRecord>) -> Result<()> {
         let batch_empty = self.batch.is_empty() && self.groups.is_empty() && file.is_none();
         let changes = self.model.resolve();
@@ -31,15 +99,23 @@ impl Ingester<'_> {
         }
         let store = self.store;
         let mut batch = std::mem::replace(&mut self.batch, store.batch());
-        let seq = self.batch_seq + 1;
         for &r in &changes.metas {
             pagetrail_store::pages::put_meta(&mut batch, r, &self.model.metas[r as usize]);
         }
         for &c in &changes.chunks {
             pagetrail_store::pages::put_chunk(&mut batch, c, &self.model.chunk(c));
         }
-        let mut dirty = pagetrail_store::meta::dirty_spaces(store)?;
-        for &(r, s) in &changes.placed {
+        // A page placed in a space or moved brings its committed rows along, which must have
+        // landed first. A reference first met in this batch has none.
+        let committed = std::mem::replace(&mut self.pages_committed, self.dicts.pages.len() as u32);
+        let placed: Vec<(u32, u32)> = changes.placed.iter().copied().filter(|&(r, _)| r <= committed).collect();
+        let rehome = !placed.is_empty() || !changes.moved.is_empty();
+        let mut dirty = Vec::new();
+        if rehome {
+            self.settle()?;
+            dirty = pagetrail_store::meta::dirty_spaces(store)?;
+        }
+        for &(r, s) in &placed {
             index::add_page_to_space(store, r, s, &mut batch)?;
         }
         for &(r, old, new) in &changes.moved {
@@ -51,52 +127,77 @@ impl Ingester<'_> {
         if !changes.moved.is_empty() {
             pagetrail_store::meta::save_dirty_spaces(&mut batch, &dirty);
         }
-        self.index_reads(&mut batch);
-        let mut buf = Vec::new();
-        // The chain hashes the groups in key order, as `verify` meets them in the store: sort
-        // them by (user, first event) before encoding, and hash each value as it is written.
-        let mut groups: Vec<((u32, i64), Vec<EventRow>)> = self.groups.drain().collect();
-        for (_, rows) in &mut groups {
-            rows.sort_by_key(|r| (r.ts_ms, r.file, r.line));
-        }
-        groups.sort_unstable_by_key(|((user, _), rows)| events::key(*user, rows[0].ts_ms, 0));
-        let mut hasher = GroupHasher::default();
-        for ((user, day), rows) in groups {
-            Group::encode(&rows, usize::MAX, &mut buf);
-            let key = events::key(user, rows[0].ts_ms, seq);
-            events::put(&mut batch, &key, &buf);
-            hasher.add(&key, &buf);
-            digests::add(&mut batch, user, day as u32, &day_digest(day, &rows), &mut buf);
-        }
-        let (groups, events_sha) = hasher.finish();
-        if let Some(rec) = file {
-            pagetrail_store::files::put(&mut batch, rec);
-        }
-        let link = Link::Batch {
-            seq,
-            at_ms: now_ms(),
-            groups,
-            events_sha,
-            rejects: self.pending_rejects,
-            file: file.map(|r| chain::FileMark {
-                name: r.name.clone(),
-                offset: r.offset,
-                sha256: r.sha256.unwrap_or_default(),
-            }),
-        };
         self.totals.save(&mut batch);
-        self.commit_with_link(batch, &link)?;
+        let pending = Pending {
+            batch,
+            groups: self.groups.drain().collect(),
+            reads: std::mem::take(&mut self.reads),
+            space: self.model.space.clone(),
+            file: file.cloned(),
+            rejects: self.pending_rejects,
+        };
         self.pending_lines = 0;
         self.pending_rejects = 0;
-        if !changes.moved.is_empty() {
-            rebuild_dirty(store, &self.model, dirty)?;
+        self.settle()?;
+        let (seq, head) = (self.batch_seq + 1, self.chain_head);
+        match self.pipe.as_mut().filter(|_| !rehome) {
+            Some(pipe) => {
+                pipe.jobs.send((pending, seq, head)).map_err(|_| IngestError::CommitThread)?;
+                pipe.in_flight = true;
+            }
+            None => {
+                let c = write(store, pending, seq, &head)?;
+                self.landed(c);
+                if !changes.moved.is_empty() {
+                    rebuild_dirty(store, &self.model, dirty)?;
+                }
+            }
         }
         Ok(())
     }
+}
 
-    fn index_reads(&mut self, batch: &mut Batch<'_>) {
-        index_reads(self.reads.drain(..), &self.model.space, &[Grain::Day, Grain::Month], batch);
+/// Builds and writes a pending batch as batch `seq`, chained after `head`: index operands of
+/// its reads, its event groups with their digests, the file checkpoint and the link.
+fn write(store: &Store, p: Pending<'_>, seq: u32, head: &chain::Hash) -> Result<Committed> {
+    let Pending { mut batch, mut groups, reads, space, file, rejects } = p;
+    index_reads(reads.into_iter(), &space, &[Grain::Day, Grain::Month], &mut batch);
+    let mut buf = Vec::new();
+    // The chain hashes the groups in key order, as `verify` meets them in the store: sort
+    // them by (user, first event) before encoding, and hash each value as it is written.
+    for (_, rows) in &mut groups {
+        rows.sort_by_key(|r| (r.ts_ms, r.file, r.line));
     }
+    groups.sort_unstable_by_key(|((user, _), rows)| events::key(*user, rows[0].ts_ms, 0));
+    let mut hasher = GroupHasher::default();
+    for ((user, day), rows) in groups {
+        Group::encode(&rows, usize::MAX, &mut buf);
+        let key = events::key(user, rows[0].ts_ms, seq);
+        events::put(&mut batch, &key, &buf);
+        hasher.add(&key, &buf);
+        digests::add(&mut batch, user, day as u32, &day_digest(day, &rows), &mut buf);
+    }
+    let (groups, events_sha) = hasher.finish();
+    if let Some(rec) = &file {
+        pagetrail_store::files::put(&mut batch, rec);
+    }
+    let link = Link::Batch {
+        seq,
+        at_ms: now_ms(),
+        groups,
+        events_sha,
+        rejects,
+        file: file.map(|r| chain::FileMark { name: r.name, offset: r.offset, sha256: r.sha256.unwrap_or_default() }),
+    };
+    commit_linked(store, batch, head, &link)
+}
+
+/// Commits `batch` with `link` chained after `head`: every write of events goes through here.
+pub(crate) fn commit_linked(store: &Store, mut batch: Batch<'_>, head: &chain::Hash, link: &Link) -> Result<Committed> {
+    let head = chain::append(&mut batch, head, link);
+    save_batch_seq(&mut batch, link.seq());
+    store.commit(batch)?;
+    Ok(Committed { seq: link.seq(), head })
 }
 
 /// Index operands of reads, at the given grains: per user (counters and page sets), per page
@@ -143,22 +244,23 @@ pub(crate) fn index_reads(
             }
         }
     }
-    let mut buf = Vec::new();
+    let mut ops = index::Operands::default();
     for ((user, grain, period), c) in user_days {
-        index::add_user_counters(batch, user, grain, period, &c, &mut buf);
+        ops.user_counters(user, grain, period, &c);
     }
     for ((user, grain, period), set) in user_pages {
-        index::add_user_pages(batch, user, grain, period, &set, &mut buf);
+        ops.user_pages(user, grain, period, &set);
     }
     for ((space, grain, period, user), set) in space_user_pages {
-        index::add_space_user_pages(batch, space, grain, period, user, &set, &mut buf);
+        ops.space_user_pages(space, grain, period, user, &set);
     }
     for ((page, grain, period), list) in page_users {
-        index::add_readers(batch, Entity::Page(page), grain, period, &list, &mut buf);
+        ops.readers(Entity::Page(page), grain, period, &list);
     }
     for ((space, grain, period), list) in space_users {
-        index::add_readers(batch, Entity::Space(space), grain, period, &list, &mut buf);
+        ops.readers(Entity::Space(space), grain, period, &list);
     }
+    ops.write(batch);
 }
 
 /// The detectors' digest of one user's events of one UTC day (see `pagetrail_index::digest`).

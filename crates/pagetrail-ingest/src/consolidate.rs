@@ -30,7 +30,7 @@ pub struct Consolidated {
 impl<'s> Ingester<'s> {
     /// Rewrites each user-day before `before_day` (UTC) that is held in more than one group.
     pub fn consolidate(&mut self, before_day: i64) -> Result<Consolidated> {
-        self.commit(None)?;
+        self.commit_and_settle()?;
         let store = self.store;
         let mut out = Consolidated::default();
         // Runs of one user's groups of one day are adjacent in key order.

@@ -44,6 +44,9 @@ pub enum IngestError {
     NoSuchUser(PathBuf, String),
     #[error(transparent)]
     Store(#[from] pagetrail_store::StoreError),
+    /// The thread of [`Ingester::pipelined`] that writes batches is gone (it panicked).
+    #[error("the thread writing batches stopped; the batches before it are committed, the rest are not")]
+    CommitThread,
 }
 
 pub type Result<T> = std::result::Result<T, IngestError>;

@@ -60,7 +60,7 @@ struct Scan {
 impl<'s> Ingester<'s> {
     /// Removes what `what` names, as one atomic batch with a purge link, then compacts.
     pub fn purge(&mut self, what: &Purge, why: &str) -> Result<Purged> {
-        self.commit(None)?;
+        self.commit_and_settle()?;
         self.ensure_chain_intact()?;
         let store = self.store;
         let mut batch = store.batch();

@@ -9,7 +9,7 @@ use pagetrail_index::pages::PageModel;
 use pagetrail_store::chain::{self, Link};
 use pagetrail_store::dict::{page_ref_bytes, Interner};
 use pagetrail_store::files::{hash, HEAD_LEN};
-use pagetrail_store::meta::{load_batch_seq, save_batch_seq};
+use pagetrail_store::meta::load_batch_seq;
 use pagetrail_store::{rejects, Batch, Dict, DictKind, EventRow, FileRecord, Store, Totals};
 use sha2::{Digest, Sha256};
 
@@ -190,6 +190,10 @@ pub struct Ingester<'s> {
     /// Plain files this ingester checkpointed, by record key: the offset and the SHA-256 state
     /// there, so the next look at a growing file reads only what is new (`watch`).
     pub(crate) resume: HashMap<Vec<u8>, (u64, Sha256)>,
+    /// Page references known at the last commit: those after it have no committed rows.
+    pub(crate) pages_committed: u32,
+    /// The writing thread, inside [`Ingester::pipelined`].
+    pub(crate) pipe: Option<crate::commit::Pipe<'s>>,
 }
 
 /// One committed batch: its number and the chain head it led to (what `watch` logs).
@@ -257,6 +261,7 @@ impl<'s> Ingester<'s> {
         Ok(Ingester {
             store,
             opts,
+            pages_committed: dicts.pages.len() as u32,
             dicts,
             model,
             totals: Totals::load(store)?,
@@ -272,6 +277,7 @@ impl<'s> Ingester<'s> {
             chain_head: chain::head(store)?,
             commits: Vec::new(),
             resume: HashMap::new(),
+            pipe: None,
         })
     }
 
@@ -298,7 +304,8 @@ impl<'s> Ingester<'s> {
 
     /// Refuses a rewrite of stored groups (a purge, a consolidation) when the chain no longer
     /// matches the store: the rewrite's link would record the tampered groups as the truth.
-    pub(crate) fn ensure_chain_intact(&self) -> Result<()> {
+    pub(crate) fn ensure_chain_intact(&mut self) -> Result<()> {
+        self.settle()?;
         match chain::verify(self.store, None)?.problem {
             Some(p) => Err(IngestError::Tampered(self.store.path().to_owned(), p.what)),
             None => Ok(()),
@@ -306,16 +313,19 @@ impl<'s> Ingester<'s> {
     }
 
     /// Commits `batch` as the next batch, with `link` (numbered `batch_seq + 1`) chained after
-    /// the current head: every commit that writes events, and every rewrite of them.
-    pub(crate) fn commit_with_link(&mut self, mut batch: Batch<'s>, link: &Link) -> Result<Committed> {
+    /// the current head: every rewrite of stored groups.
+    pub(crate) fn commit_with_link(&mut self, batch: Batch<'s>, link: &Link) -> Result<Committed> {
+        self.settle()?;
         debug_assert_eq!(link.seq(), self.batch_seq + 1);
-        let head = chain::append(&mut batch, &self.chain_head, link);
-        save_batch_seq(&mut batch, link.seq());
-        self.store.commit(batch)?;
-        let c = Committed { seq: link.seq(), head };
+        let c = crate::commit::commit_linked(self.store, batch, &self.chain_head, link)?;
+        self.landed(c);
+        Ok(c)
+    }
+
+    /// Takes note of a batch that landed.
+    pub(crate) fn landed(&mut self, c: Committed) {
         (self.batch_seq, self.chain_head) = (c.seq, c.head);
         self.commits.push(c);
-        Ok(c)
     }
 
     /// The last committed batch and the chain head after it.
@@ -325,7 +335,7 @@ impl<'s> Ingester<'s> {
 
     /// Commits what is pending and makes the store durable.
     pub fn finish(mut self) -> Result<Summary> {
-        self.commit(None)?;
+        self.commit_and_settle()?;
         self.store.sync()?;
         self.store.flush()?;
         Ok(self.summary)
@@ -642,6 +652,8 @@ impl<'s> Ingester<'s> {
         if line == 0 {
             return Ok(());
         }
+        // The reject may be in the batch still in flight.
+        self.settle()?;
         match pagetrail_store::rejects::get(self.store, prev, line)? {
             Some((_, first)) => {
                 // `line` counts it again; it is the same line.
@@ -662,6 +674,7 @@ impl<'s> Ingester<'s> {
 
     /// Removes a truncation note at `line` left by an earlier run of a cut copy.
     fn drop_cut_note(&mut self, file: u32, line: u64) -> Result<()> {
+        self.settle()?;
         if let Some((reason, _)) = pagetrail_store::rejects::get(self.store, file, line)? {
             if reason.starts_with(CUT_REASON) {
                 rejects::delete(&mut self.batch, file, line);

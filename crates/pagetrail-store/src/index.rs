@@ -68,43 +68,65 @@ impl Entity {
     }
 }
 
-/// Adds one operand of a user's counters in a period (`user_days`).
-pub fn add_user_counters(batch: &mut Batch<'_>, user: u32, grain: Grain, period: u32, c: &Counters, buf: &mut Vec<u8>) {
-    c.encode(buf);
-    batch.merge(Cf::UserDays, &period_key(grain, period, user), buf);
+/// The index operands of one batch, merged into it family by family in key order: RocksDB's
+/// memtable inserts a run of ascending keys from where the previous insert ended, where keys
+/// in hash order each searched the skip list from the top.
+#[derive(Default)]
+pub struct Operands {
+    /// Per family (`OPERAND_CFS`): key (zero-padded; one length per family) and value range.
+    rows: [Vec<([u8; 13], std::ops::Range<usize>)>; 5],
+    vals: Vec<u8>,
+    buf: Vec<u8>,
 }
 
-/// Adds page references to a user's set of a period (`user_pages`).
-pub fn add_user_pages(
-    batch: &mut Batch<'_>,
-    user: u32,
-    grain: Grain,
-    period: u32,
-    set: &RoaringBitmap,
-    buf: &mut Vec<u8>,
-) {
-    bitmap::encode(set, buf);
-    batch.merge(Cf::UserPages, &period_key(grain, period, user), buf);
-}
+/// The families of [`Operands`], with the length of their keys.
+const OPERAND_CFS: [(Cf, usize); 5] =
+    [(Cf::UserDays, 9), (Cf::UserPages, 9), (Cf::PageUsers, 9), (Cf::SpaceUsers, 9), (Cf::SpaceUserPages, 13)];
 
-/// Adds page references to what `user` read in `space` in a period (`space_user_pages`).
-pub fn add_space_user_pages(
-    batch: &mut Batch<'_>,
-    space: u32,
-    grain: Grain,
-    period: u32,
-    user: u32,
-    set: &RoaringBitmap,
-    buf: &mut Vec<u8>,
-) {
-    bitmap::encode(set, buf);
-    batch.merge(Cf::SpaceUserPages, &entity_user_key(space, grain, period, user), buf);
-}
+impl Operands {
+    fn push(&mut self, slot: usize, key: &[u8]) {
+        debug_assert_eq!(key.len(), OPERAND_CFS[slot].1);
+        let mut k = [0u8; 13];
+        k[..key.len()].copy_from_slice(key);
+        let start = self.vals.len();
+        self.vals.extend_from_slice(&self.buf);
+        self.rows[slot].push((k, start..self.vals.len()));
+    }
 
-/// Adds a reader list to an entity's period (`page_users` or `space_users`).
-pub fn add_readers(batch: &mut Batch<'_>, e: Entity, grain: Grain, period: u32, list: &Readers, buf: &mut Vec<u8>) {
-    readers::encode(list, buf);
-    batch.merge(e.cf(), &entity_key(e.id(), grain, period), buf);
+    /// Adds one operand of a user's counters in a period (`user_days`).
+    pub fn user_counters(&mut self, user: u32, grain: Grain, period: u32, c: &Counters) {
+        c.encode(&mut self.buf);
+        self.push(0, &period_key(grain, period, user));
+    }
+
+    /// Adds page references to a user's set of a period (`user_pages`).
+    pub fn user_pages(&mut self, user: u32, grain: Grain, period: u32, set: &RoaringBitmap) {
+        bitmap::encode(set, &mut self.buf);
+        self.push(1, &period_key(grain, period, user));
+    }
+
+    /// Adds a reader list to an entity's period (`page_users` or `space_users`).
+    pub fn readers(&mut self, e: Entity, grain: Grain, period: u32, list: &Readers) {
+        readers::encode(list, &mut self.buf);
+        let slot = if e.cf() == Cf::PageUsers { 2 } else { 3 };
+        self.push(slot, &entity_key(e.id(), grain, period));
+    }
+
+    /// Adds page references to what `user` read in `space` in a period (`space_user_pages`).
+    pub fn space_user_pages(&mut self, space: u32, grain: Grain, period: u32, user: u32, set: &RoaringBitmap) {
+        bitmap::encode(set, &mut self.buf);
+        self.push(4, &entity_user_key(space, grain, period, user));
+    }
+
+    /// Merges every operand into `batch`, each family in key order.
+    pub fn write(mut self, batch: &mut Batch<'_>) {
+        for (rows, &(cf, len)) in self.rows.iter_mut().zip(&OPERAND_CFS) {
+            rows.sort_unstable_by_key(|r| r.0);
+            for (k, v) in rows.iter() {
+                batch.merge(cf, &k[..len], &self.vals[v.clone()]);
+            }
+        }
+    }
 }
 
 /// Cursors over the user-major rows of the two per-user families (formats 3 and 4, until a
