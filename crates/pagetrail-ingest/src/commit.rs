@@ -49,8 +49,8 @@ impl<'s> Ingester<'s> {
     /// Runs `f` with every commit written on a second thread, one batch behind the reading:
     /// the reading of batch n + 1 overlaps the writing of batch n. Batches still land one at a
     /// time and in order, each atomic with its checkpoint; anything that reads the store first
-    /// waits for the batch in flight ([`Ingester::settle`]). When `f` returns, its last commit
-    /// has landed (or its error is returned).
+    /// waits for the batch in flight. When `f` returns, its last commit has landed (or its
+    /// error is returned).
     pub fn pipelined<R>(&mut self, f: impl FnOnce(&mut Self) -> Result<R>) -> Result<R> {
         let store = self.store;
         std::thread::scope(|s| {

@@ -297,7 +297,8 @@ impl<'s> Ingester<'s> {
         d.users.held_bytes() + d.files.held_bytes() + interned.iter().map(|i| i.remembered().1).sum::<usize>()
     }
 
-    /// The batches committed since the last call, oldest first.
+    /// The batches committed since the last call, oldest first (inside `pipelined`, those
+    /// that have landed).
     pub fn take_commits(&mut self) -> Vec<Committed> {
         std::mem::take(&mut self.commits)
     }
@@ -328,7 +329,8 @@ impl<'s> Ingester<'s> {
         self.commits.push(c);
     }
 
-    /// The last committed batch and the chain head after it.
+    /// The last committed batch and the chain head after it (inside `pipelined`, the last
+    /// that has landed).
     pub fn chain_head(&self) -> Committed {
         Committed { seq: self.batch_seq, head: self.chain_head }
     }
