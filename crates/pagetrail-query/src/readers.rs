@@ -327,7 +327,16 @@ pub fn top_readers(
                     accs.entry(u).or_default().absorb(a);
                 }
             }
-            edges_from_events(store, &plan, 1..=users.len() as u32, &|_| true, &audit, &mut accs)?;
+            // The partial days at the window's ends, from raw events: every user, so on both cores.
+            for part in in_parallel(n, |range| {
+                let mut part = HashMap::new();
+                edges_from_events(store, &plan, range.start + 1..=range.end, &|_| true, &audit, &mut part)?;
+                Ok(part)
+            }) {
+                for (u, a) in part? {
+                    accs.entry(u).or_default().absorb(a);
+                }
+            }
             add_audit(&audit, &|_| true, &mut accs);
             if !pages_of_all {
                 let kept = top_people(&users, &um, &accs, by, limit);
