@@ -171,6 +171,16 @@ fn by_period(store: &Store, spans: &[Span], pages: bool) -> Vec<Result<HashMap<u
     })
 }
 
+/// Adds the readers each thread found into `accs`.
+fn absorb<P: IntoIterator<Item = (u32, Acc)>>(accs: &mut HashMap<u32, Acc>, parts: Vec<Result<P>>) -> Result<()> {
+    for part in parts {
+        for (u, a) in part? {
+            accs.entry(u).or_default().absorb(a);
+        }
+    }
+    Ok(())
+}
+
 /// Runs `f` over `0..n` split into one contiguous part per core (per-user index reads are
 /// independent; the machine this targets has two cores).
 fn in_parallel<T: Send>(n: u32, f: impl Fn(std::ops::Range<u32>) -> Result<T> + Sync) -> Vec<Result<T>> {
@@ -304,7 +314,7 @@ pub fn top_readers(
             // Rows of formats 3 and 4 that no writer has moved yet lead with the user.
             let user_major = index::has_user_major_rows(store)?;
             if user_major {
-                for part in in_parallel(n, |range| {
+                let parts = in_parallel(n, |range| {
                     let mut cur = UserCursors::new(store);
                     let mut out = Vec::new();
                     for i in range {
@@ -316,27 +326,17 @@ pub fn top_readers(
                         }
                     }
                     Ok(out)
-                }) {
-                    for (u, a) in part? {
-                        accs.entry(u).or_default().absorb(a);
-                    }
-                }
+                });
+                absorb(&mut accs, parts)?;
             }
-            for part in by_period(store, &spans, pages_of_all) {
-                for (u, a) in part? {
-                    accs.entry(u).or_default().absorb(a);
-                }
-            }
+            absorb(&mut accs, by_period(store, &spans, pages_of_all))?;
             // The partial days at the window's ends, from raw events: every user, so on both cores.
-            for part in in_parallel(n, |range| {
+            let parts = in_parallel(n, |range| {
                 let mut part = HashMap::new();
                 edges_from_events(store, &plan, range.start + 1..=range.end, &|_| true, &audit, &mut part)?;
                 Ok(part)
-            }) {
-                for (u, a) in part? {
-                    accs.entry(u).or_default().absorb(a);
-                }
-            }
+            });
+            absorb(&mut accs, parts)?;
             add_audit(&audit, &|_| true, &mut accs);
             if !pages_of_all {
                 let kept = top_people(&users, &um, &accs, by, limit);

@@ -84,7 +84,8 @@ const OPERAND_CFS: [(Cf, usize); 5] =
     [(Cf::UserDays, 9), (Cf::UserPages, 9), (Cf::PageUsers, 9), (Cf::SpaceUsers, 9), (Cf::SpaceUserPages, 13)];
 
 impl Operands {
-    fn push(&mut self, slot: usize, key: &[u8]) {
+    fn push(&mut self, cf: Cf, key: &[u8]) {
+        let slot = OPERAND_CFS.iter().position(|&(c, _)| c == cf).expect("an index family");
         debug_assert_eq!(key.len(), OPERAND_CFS[slot].1);
         let mut k = [0u8; 13];
         k[..key.len()].copy_from_slice(key);
@@ -96,26 +97,25 @@ impl Operands {
     /// Adds one operand of a user's counters in a period (`user_days`).
     pub fn user_counters(&mut self, user: u32, grain: Grain, period: u32, c: &Counters) {
         c.encode(&mut self.buf);
-        self.push(0, &period_key(grain, period, user));
+        self.push(Cf::UserDays, &period_key(grain, period, user));
     }
 
     /// Adds page references to a user's set of a period (`user_pages`).
     pub fn user_pages(&mut self, user: u32, grain: Grain, period: u32, set: &RoaringBitmap) {
         bitmap::encode(set, &mut self.buf);
-        self.push(1, &period_key(grain, period, user));
+        self.push(Cf::UserPages, &period_key(grain, period, user));
     }
 
     /// Adds a reader list to an entity's period (`page_users` or `space_users`).
     pub fn readers(&mut self, e: Entity, grain: Grain, period: u32, list: &Readers) {
         readers::encode(list, &mut self.buf);
-        let slot = if e.cf() == Cf::PageUsers { 2 } else { 3 };
-        self.push(slot, &entity_key(e.id(), grain, period));
+        self.push(e.cf(), &entity_key(e.id(), grain, period));
     }
 
     /// Adds page references to what `user` read in `space` in a period (`space_user_pages`).
     pub fn space_user_pages(&mut self, space: u32, grain: Grain, period: u32, user: u32, set: &RoaringBitmap) {
         bitmap::encode(set, &mut self.buf);
-        self.push(4, &entity_user_key(space, grain, period, user));
+        self.push(Cf::SpaceUserPages, &entity_user_key(space, grain, period, user));
     }
 
     /// Merges every operand into `batch`, each family in key order.

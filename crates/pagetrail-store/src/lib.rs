@@ -61,7 +61,7 @@ const COMPACTION_THREADS: usize = 2;
 /// `user_pages` to period-major keys under new leading bytes, and readers read both layouts.
 /// So a reader reads a format-3 or 4 store as it is, and a writer migrates it: it moves those
 /// rows (`index::migrate_user_rows`), then stamps it 5 (`tests/e2e/fixture.rs` holds a
-/// committed format-3 store).
+/// committed store of each: `store-v3` and `store-v4`).
 const READS_FORMATS: [u32; 2] = [3, 4];
 
 /// What can go wrong with the store. Every message names the store's path.
