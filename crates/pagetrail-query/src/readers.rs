@@ -113,32 +113,41 @@ fn entity_users(store: &Store, e: Entity, spans: &[Span], accs: &mut HashMap<u32
     Ok(())
 }
 
-/// Recounts reads in the partial-day edges from raw events of the given users.
-fn edges_from_events(
+/// Recounts the reads of the given users in one partial-day edge `[from, to)` from raw events.
+fn edge_from_events(
     store: &Store,
-    plan: &Plan,
+    (from, to): (i64, i64),
     users: impl Iterator<Item = u32>,
     keep: &dyn Fn(&EventRow) -> bool,
     audit: &AuditReads,
     accs: &mut HashMap<u32, Acc>,
 ) -> Result<()> {
-    if plan.edges.is_empty() {
-        return Ok(());
-    }
     for u in users {
-        for &(from, to) in &plan.edges {
-            events::scan_user(store, u, from, to, |rows| {
-                for r in rows {
-                    // Audit downloads are added from `audit` for the whole window.
-                    let counted = r.page != 0 && is_read(r.action, r.status, true) && !audit.is_audit(r.file, r.line);
-                    if r.ts_ms >= from && r.ts_ms < to && counted && keep(r) {
-                        accs.entry(u).or_default().row(r);
-                    }
+        events::scan_user(store, u, from, to, |rows| {
+            for r in rows {
+                // Audit downloads are added from `audit` for the whole window.
+                let counted = r.page != 0 && is_read(r.action, r.status, true) && !audit.is_audit(r.file, r.line);
+                if r.ts_ms >= from && r.ts_ms < to && counted && keep(r) {
+                    accs.entry(u).or_default().row(r);
                 }
-            })?;
-        }
+            }
+        })?;
     }
     Ok(())
+}
+
+/// The users who can have reads in an edge: those with a daily `user_days` row on its day
+/// (every counted read adds to one), or every user while rows of formats 3 and 4 that lead
+/// with the user remain, which the period-major scan does not see.
+fn edge_users(store: &Store, (from, to): (i64, i64), user_major: bool, n_users: u32) -> Result<Vec<u32>> {
+    if user_major {
+        return Ok((1..=n_users).collect());
+    }
+    let day = from.div_euclid(DAY_MS) as u32;
+    debug_assert!(to - from <= DAY_MS && (to - 1).div_euclid(DAY_MS) == from.div_euclid(DAY_MS));
+    let mut users = Vec::new();
+    index::counters_in(store, &Span { grain: Grain::Day, start: day, end: day + 1 }, |u, _, _, _| users.push(u))?;
+    Ok(users)
 }
 
 /// Adds the audit downloads that count (no access-log twin) and that `keep` accepts.
@@ -330,13 +339,18 @@ pub fn top_readers(
                 absorb(&mut accs, parts)?;
             }
             absorb(&mut accs, by_period(store, &spans, pages_of_all))?;
-            // The partial days at the window's ends, from raw events: every user, so on both cores.
-            let parts = in_parallel(n, |range| {
-                let mut part = HashMap::new();
-                edges_from_events(store, &plan, range.start + 1..=range.end, &|_| true, &audit, &mut part)?;
-                Ok(part)
-            });
-            absorb(&mut accs, parts)?;
+            // The partial days at the window's ends, from raw events of that day's readers
+            // (thousands of users on a large store), on both cores.
+            for &edge in &plan.edges {
+                let who = edge_users(store, edge, user_major, n)?;
+                let parts = in_parallel(who.len() as u32, |range| {
+                    let mut part = HashMap::new();
+                    let some = who[range.start as usize..range.end as usize].iter().copied();
+                    edge_from_events(store, edge, some, &|_| true, &audit, &mut part)?;
+                    Ok(part)
+                });
+                absorb(&mut accs, parts)?;
+            }
             add_audit(&audit, &|_| true, &mut accs);
             if !pages_of_all {
                 let kept = top_people(&users, &um, &accs, by, limit);
@@ -379,7 +393,11 @@ fn space_readers(
     for s in spans {
         index::space_pages_by_user(store, sid, s, accs, |a| &mut a.pages)?;
     }
-    edges_from_events(store, plan, 1..=n_users, &|r| pm.space(r.page) == sid, audit, accs)?;
+    let user_major = !plan.edges.is_empty() && index::has_user_major_rows(store)?;
+    for &edge in &plan.edges {
+        let who = edge_users(store, edge, user_major, n_users)?;
+        edge_from_events(store, edge, who.into_iter(), &|r| pm.space(r.page) == sid, audit, accs)?;
+    }
     add_audit(audit, &|p| pm.space(p) == sid, accs);
     Ok(())
 }
@@ -415,19 +433,18 @@ pub fn who_read(store: &Store, window: &Window, target: &Target) -> Result<Vec<R
             for a in accs.values_mut() {
                 a.pages = refs.clone();
             }
-            // Only users with a daily row on an edge day can have reads there.
-            let mut edge_users = RoaringBitmap::new();
-            for &(from, to) in &plan.edges {
-                let day = from.div_euclid(DAY_MS) as u32;
+            // Only the page's readers of an edge's day can have reads in the edge.
+            for &edge in &plan.edges {
+                let day = edge.0.div_euclid(DAY_MS) as u32;
                 let span = Span { grain: Grain::Day, start: day, end: day + 1 };
+                let mut who = RoaringBitmap::new();
                 for r in &refs {
                     index::readers_in(store, Entity::Page(r), &span, |_, _, u, _| {
-                        edge_users.insert(u);
+                        who.insert(u);
                     })?;
                 }
-                debug_assert!(to - from <= DAY_MS && (to - 1).div_euclid(DAY_MS) == from.div_euclid(DAY_MS));
+                edge_from_events(store, edge, who.iter(), &|row| refs.contains(row.page), &audit, &mut accs)?;
             }
-            edges_from_events(store, &plan, edge_users.iter(), &|row| refs.contains(row.page), &audit, &mut accs)?;
             add_audit(&audit, &|p| refs.contains(p), &mut accs);
             for a in accs.values_mut() {
                 a.pages = refs.clone();
