@@ -32,15 +32,14 @@ fn static_libstdcxx() {
         println!("cargo:warning=no libstdc++.a from `{cxx} -print-file-name`: libstdc++ stays dynamic");
         return;
     };
+    // A compiler upgrade moves or replaces the archive: link again then.
+    println!("cargo:rerun-if-changed={}", archive.display());
     let dir = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("static-libstdcxx");
     let link = dir.join("libstdc++.a");
-    let made = std::fs::create_dir_all(&dir)
-        .and_then(|()| match std::fs::remove_file(&link) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        })
-        .and_then(|()| std::os::unix::fs::symlink(&archive, &link));
-    match made {
+    // The link of an earlier run, if any, goes first (a failure to remove it shows as the
+    // symlink's "file exists").
+    let _ = std::fs::remove_file(&link);
+    match std::fs::create_dir_all(&dir).and_then(|()| std::os::unix::fs::symlink(&archive, &link)) {
         Ok(()) => println!("cargo:rustc-link-search=native={}", dir.display()),
         Err(e) => println!("cargo:warning=cannot link {}: {e}; libstdc++ stays dynamic", link.display()),
     }
