@@ -70,11 +70,11 @@ pub fn run(args: Args) -> Result<()> {
             print_loaded(&mut out, fmt, "users", n, &format!("directory entries from {}", file.display()))?;
         }
         Command::Rejects { file } => {
-            let store = Store::open_reader(&store_path)?;
+            let store = reader(&store_path)?;
             print_rejects(&store, file.as_deref(), fmt, &mut out)?;
         }
         Command::TopReaders { space, by, limit, time } => {
-            let store = Store::open_reader(&store_path)?;
+            let store = reader(&store_path)?;
             let by = match by {
                 By::Pages => QBy::Pages,
                 By::Events => QBy::Events,
@@ -93,12 +93,12 @@ pub fn run(args: Args) -> Result<()> {
                 }
                 _ => bail!("who-read needs one of --page, --space or --title"),
             };
-            let store = Store::open_reader(&store_path)?;
+            let store = reader(&store_path)?;
             let rows = pagetrail_query::who_read(&store, &window(&time)?, &target)?;
             print_readers(&mut out, fmt, &rows, true)?;
         }
         Command::User { user, time } => {
-            let store = Store::open_reader(&store_path)?;
+            let store = reader(&store_path)?;
             let s = pagetrail_query::user_summary(&store, &window(&time)?, &user)?;
             if !s.known {
                 eprintln!("pagetrail: note: the store has no events of user '{}'", clean(&s.user));
@@ -108,7 +108,7 @@ pub fn run(args: Args) -> Result<()> {
         Command::Events { user, page, space, action, time } => {
             let action = action.map(|a| a.parse::<Action>()).transpose().map_err(anyhow::Error::msg)?;
             let filter = EventFilter { user, page, space, action };
-            let store = Store::open_reader(&store_path)?;
+            let store = reader(&store_path)?;
             match event_format {
                 OutputFormat::Ecs | OutputFormat::Timesketch => {
                     print_event_docs(&store, &window(&time)?, &filter, event_format == OutputFormat::Ecs, &mut out)?
@@ -140,7 +140,7 @@ pub fn run(args: Args) -> Result<()> {
                     .collect(),
                 None => Default::default(),
             };
-            let store = Store::open_reader(&store_path)?;
+            let store = reader(&store_path)?;
             let found = pagetrail_query::detect(
                 &store,
                 &window(&time)?,
@@ -175,7 +175,7 @@ pub fn run(args: Args) -> Result<()> {
             }
         }
         Command::Report { user, page, space, out: file, no_detect, time } => {
-            let store = Store::open_reader(&store_path)?;
+            let store = reader(&store_path)?;
             let subject = match (user, page, space) {
                 (Some(u), _, _) => crate::report::Subject::User(u),
                 (_, Some(n), _) => crate::report::Subject::Page(n),
@@ -201,7 +201,7 @@ pub fn run(args: Args) -> Result<()> {
             );
         }
         Command::Export { to: ExportTo::Parquet { dir, user, space, time } } => {
-            let store = Store::open_reader(&store_path)?;
+            let store = reader(&store_path)?;
             let spec = pagetrail_lake::Spec { window: time.given(), user, space };
             let started = std::time::Instant::now();
             let s = pagetrail_lake::export(&store, &dir, &window(&time)?, &spec)?;
@@ -267,7 +267,7 @@ pub fn run(args: Args) -> Result<()> {
             eprintln!("compacted {}: {} -> {}", store_path.display(), bytes(before), bytes(store.bytes_on_disk()));
         }
         Command::Stats => {
-            let store = Store::open_reader(&store_path)?;
+            let store = reader(&store_path)?;
             if let Some(w) = store.exposure() {
                 eprintln!("pagetrail: warning: {w}");
             }
@@ -301,7 +301,7 @@ pub fn run(args: Args) -> Result<()> {
             }
         }
         Command::Sources => {
-            let store = Store::open_reader(&store_path)?;
+            let store = reader(&store_path)?;
             let recs = pagetrail_ingest::custody::sources(&store)?;
             let names = pagetrail_ingest::custody::stored_names(&store, &recs)?;
             print_sources(&mut out, fmt, &recs, &names)?;
@@ -312,7 +312,7 @@ pub fn run(args: Args) -> Result<()> {
                     pagetrail_store::chain::parse_hex(&h).with_context(|| format!("--head '{h}' is not 64 hex digits"))
                 })
                 .transpose()?;
-            let store = Store::open_reader(&store_path)?;
+            let store = reader(&store_path)?;
             let report = pagetrail_store::chain::verify(&store, pinned.as_ref())?;
             rows::print_record(&mut out, fmt, &rows::ChainCheck::from(&report))?;
             out.flush()?;
@@ -324,7 +324,7 @@ pub fn run(args: Args) -> Result<()> {
             if head.is_some() {
                 bail!("--head checks the store's chain: give it without files");
             }
-            let store = Store::open_reader(&store_path)?;
+            let store = reader(&store_path)?;
             let registry = pagetrail_ingest::custody::sources(&store)?;
             let mut rows = Vec::new();
             for f in &files {
@@ -368,6 +368,32 @@ pub fn run(args: Args) -> Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// A store opened for one command's reads, left open when the process ends: closing a
+/// read-only RocksDB frees every table reader and cached block, memory the kernel takes back
+/// at exit anyway, and took 0.85 ms of a 10 ms `rejects` on the peers site. A secondary
+/// instance is closed, so that its temporary folder goes.
+struct Reader(Option<Store>);
+
+fn reader(path: &std::path::Path) -> Result<Reader> {
+    Ok(Reader(Some(Store::open_reader(path)?)))
+}
+
+impl std::ops::Deref for Reader {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        self.0.as_ref().expect("a reader holds its store until dropped")
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        if let Some(store) = self.0.take().filter(|s| s.mode() == pagetrail_store::Mode::ReadOnly) {
+            std::mem::forget(store);
+        }
+    }
 }
 
 /// Loads a catalog or user directory as the store's writer.
