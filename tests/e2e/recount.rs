@@ -219,7 +219,7 @@ fn rows(t: &Truth, w: &Window, keep: impl Fn(&Fact) -> bool) -> Vec<ReaderRow> {
             events: a.events,
             distinct_pages: a.pages.len() as u64,
             bytes: a.bytes,
-            distinct_spaces: a.spaces.len() as u64,
+            distinct_spaces: Some(a.spaces.len() as u64),
             first_ms: a.first,
             last_ms: a.last,
         })

@@ -223,7 +223,7 @@ impl Acc {
 }
 
 /// The rows of the readers in `accs`, ranked by `by` (then name), cut to `limit`. The distinct
-/// spaces, the dearest column, are counted for the rows kept only.
+/// spaces, the dearest column, are counted for the rows kept only, and only when `spaces`.
 fn finish(
     users: &Dict,
     um: &UserMap,
@@ -232,6 +232,7 @@ fn finish(
     restrict: Option<&RoaringBitmap>,
     by: By,
     limit: Option<usize>,
+    spaces: bool,
 ) -> Vec<ReaderRow> {
     // A user key or account id counts as the person the user directory says it is.
     let mut merged: HashMap<u32, Acc> = HashMap::with_capacity(accs.len());
@@ -251,7 +252,7 @@ fn finish(
                 events: a.events,
                 distinct_pages: pm.distinct(&pages),
                 bytes: a.bytes,
-                distinct_spaces: 0,
+                distinct_spaces: None,
                 first_ms: a.first,
                 last_ms: a.last,
             };
@@ -262,7 +263,7 @@ fn finish(
     rows.truncate(limit.unwrap_or(usize::MAX));
     rows.into_iter()
         .map(|(mut row, pages)| {
-            row.distinct_spaces = pm.distinct_spaces(&pages);
+            row.distinct_spaces = spaces.then(|| pm.distinct_spaces(&pages));
             row
         })
         .collect()
@@ -374,7 +375,7 @@ pub fn top_readers(
             Some(pm.refs_in_space(sid))
         }
     };
-    Ok(finish(&users, &um, accs, &pm, restrict.as_ref(), by, Some(limit)))
+    Ok(finish(&users, &um, accs, &pm, restrict.as_ref(), by, Some(limit), true))
 }
 
 /// Readers of a space: counters from `space_users`, pages from each reader's `user_pages`.
@@ -452,5 +453,5 @@ pub fn who_read(store: &Store, window: &Window, target: &Target) -> Result<Vec<R
             Some(refs)
         }
     };
-    Ok(finish(&users, &um, accs, &pm, restrict.as_ref(), By::Events, None))
+    Ok(finish(&users, &um, accs, &pm, restrict.as_ref(), By::Events, None, false))
 }
