@@ -8,6 +8,15 @@ thread_local! {
 
 use crate::Cf;
 
+/// Options as RocksDB makes them, copied for each use. Each new `Options` builds a default
+/// table factory with a 32 MB block cache of its own, which `cf_options` throws away at once:
+/// thirteen of them per open. A copy shares the one default factory instead.
+static BASE: std::sync::LazyLock<Options> = std::sync::LazyLock::new(Options::default);
+
+fn fresh() -> Options {
+    BASE.clone()
+}
+
 /// Caps the process's shared block cache.
 pub(crate) fn set_cache_capacity(bytes: usize) {
     CACHE.with(|c| c.clone().set_capacity(bytes));
@@ -19,7 +28,7 @@ pub(crate) fn cache_usage() -> usize {
 }
 
 pub(crate) fn db_options(writer: bool) -> Options {
-    let mut o = Options::default();
+    let mut o = fresh();
     o.create_if_missing(writer);
     o.create_missing_column_families(writer);
     if writer {
@@ -45,7 +54,7 @@ pub(crate) fn db_options(writer: bool) -> Options {
 }
 
 pub(crate) fn cf_options(cf: Cf) -> Options {
-    let mut o = Options::default();
+    let mut o = fresh();
     let mut t = BlockBasedOptions::default();
     // Large blocks compress better; reads are mostly range scans. 64 KiB blocks with zstd 9 at
     // the bottom made a compacted 5M-line store smaller than 32 KiB with zstd 3. `dict` is the
