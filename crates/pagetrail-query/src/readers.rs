@@ -222,8 +222,8 @@ impl Acc {
     }
 }
 
-/// The rows of the readers in `accs`, ranked by `by` (then name), cut to `limit`. The distinct
-/// spaces, the dearest column, are counted for the rows kept only, and only when `spaces`.
+/// The rows of the readers in `accs`, ranked by `by` (then name), cut to `limit`, each with
+/// its pages: the caller counts distinct spaces, the dearest column, for the rows kept only.
 fn finish(
     users: &Dict,
     um: &UserMap,
@@ -232,8 +232,7 @@ fn finish(
     restrict: Option<&RoaringBitmap>,
     by: By,
     limit: Option<usize>,
-    spaces: bool,
-) -> Vec<ReaderRow> {
+) -> Vec<(ReaderRow, RoaringBitmap)> {
     // A user key or account id counts as the person the user directory says it is.
     let mut merged: HashMap<u32, Acc> = HashMap::with_capacity(accs.len());
     for (u, a) in accs {
@@ -261,12 +260,7 @@ fn finish(
         .collect();
     rank(&mut rows, |(r, _)| (by.key(r.events, r.bytes, r.distinct_pages), r.user.as_str()));
     rows.truncate(limit.unwrap_or(usize::MAX));
-    rows.into_iter()
-        .map(|(mut row, pages)| {
-            row.distinct_spaces = spaces.then(|| pm.distinct_spaces(&pages));
-            row
-        })
-        .collect()
+    rows
 }
 
 /// The people (canonical user ids) that [`finish`] ranks first by events or bytes, which need
@@ -375,7 +369,11 @@ pub fn top_readers(
             Some(pm.refs_in_space(sid))
         }
     };
-    Ok(finish(&users, &um, accs, &pm, restrict.as_ref(), by, Some(limit), true))
+    let rows = finish(&users, &um, accs, &pm, restrict.as_ref(), by, Some(limit));
+    Ok(rows
+        .into_iter()
+        .map(|(row, pages)| ReaderRow { distinct_spaces: Some(pm.distinct_spaces(&pages)), ..row })
+        .collect())
 }
 
 /// Readers of a space: counters from `space_users`, pages from each reader's `user_pages`.
@@ -453,5 +451,5 @@ pub fn who_read(store: &Store, window: &Window, target: &Target) -> Result<Vec<R
             Some(refs)
         }
     };
-    Ok(finish(&users, &um, accs, &pm, restrict.as_ref(), By::Events, None, false))
+    Ok(finish(&users, &um, accs, &pm, restrict.as_ref(), By::Events, None).into_iter().map(|(row, _)| row).collect())
 }
