@@ -7,8 +7,8 @@ use anyhow::{bail, Context, Result};
 use pagetrail_core::time::{parse_instant, parse_span};
 use pagetrail_core::{Action, ContextPath};
 use pagetrail_ingest::{expand_paths, IngestOptions, Ingester, Progress, Summary};
-use pagetrail_query::{By as QBy, EventFilter, ReaderRow, Target, Window};
-use pagetrail_store::{rejects, Dict, DictKind, Store};
+use pagetrail_query::{reads, By as QBy, EventFilter, ReaderRow, Target, Window};
+use pagetrail_store::{rejects, Dict, DictKind, Part, Store};
 use serde_json::json;
 
 use crate::cli::{Args, By, Command, ExportTo, Format, GenVariant, OutputFormat, Time};
@@ -70,11 +70,11 @@ pub fn run(args: Args) -> Result<()> {
             print_loaded(&mut out, fmt, "users", n, &format!("directory entries from {}", file.display()))?;
         }
         Command::Rejects { file } => {
-            let store = reader(&store_path)?;
+            let store = reader_of(&store_path, &[Part::Names, Part::Rejects])?;
             print_rejects(&store, file.as_deref(), fmt, &mut out)?;
         }
         Command::TopReaders { space, by, limit, time } => {
-            let store = reader(&store_path)?;
+            let store = reader_of(&store_path, reads::top_readers(space.is_some()))?;
             let by = match by {
                 By::Pages => QBy::Pages,
                 By::Events => QBy::Events,
@@ -93,12 +93,12 @@ pub fn run(args: Args) -> Result<()> {
                 }
                 _ => bail!("who-read needs one of --page, --space or --title"),
             };
-            let store = reader(&store_path)?;
+            let store = reader_of(&store_path, reads::who_read(&target))?;
             let rows = pagetrail_query::who_read(&store, &window(&time)?, &target)?;
             print_readers(&mut out, fmt, &rows, true)?;
         }
         Command::User { user, time } => {
-            let store = reader(&store_path)?;
+            let store = reader_of(&store_path, reads::USER)?;
             let s = pagetrail_query::user_summary(&store, &window(&time)?, &user)?;
             if !s.known {
                 eprintln!("pagetrail: note: the store has no events of user '{}'", clean(&s.user));
@@ -108,7 +108,7 @@ pub fn run(args: Args) -> Result<()> {
         Command::Events { user, page, space, action, time } => {
             let action = action.map(|a| a.parse::<Action>()).transpose().map_err(anyhow::Error::msg)?;
             let filter = EventFilter { user, page, space, action };
-            let store = reader(&store_path)?;
+            let store = reader_of(&store_path, reads::EVENTS)?;
             match event_format {
                 OutputFormat::Ecs | OutputFormat::Timesketch => {
                     print_event_docs(&store, &window(&time)?, &filter, event_format == OutputFormat::Ecs, &mut out)?
@@ -377,7 +377,12 @@ pub fn run(args: Args) -> Result<()> {
 struct Reader(Option<Store>);
 
 fn reader(path: &std::path::Path) -> Result<Reader> {
-    Ok(Reader(Some(Store::open_reader(path)?)))
+    reader_of(path, &Part::ALL)
+}
+
+/// A reader of only `parts` (a read-only open then skips the other column families).
+fn reader_of(path: &std::path::Path, parts: &[Part]) -> Result<Reader> {
+    Ok(Reader(Some(Store::open_reader_of(path, parts)?)))
 }
 
 impl std::ops::Deref for Reader {

@@ -21,6 +21,36 @@ pub use window::Window;
 
 use pagetrail_store::StoreError;
 
+/// The parts of the store each query reads, to open a reader with
+/// ([`pagetrail_store::Store::open_reader_of`]). Kept beside the queries that read them; a
+/// part left out is an error naming its family, and the CLI tests run every query this way.
+pub mod reads {
+    use pagetrail_store::Part::{self, Events, Names, PageReaders, Pages, SpaceReaders, UserRollups};
+
+    use crate::Target;
+
+    /// [`crate::events`] and [`crate::user_summary`]: the raw events and their names.
+    pub const EVENTS: &[Part] = &[Names, Pages, Events];
+    pub const USER: &[Part] = EVENTS;
+
+    /// [`crate::top_readers`], in one space or not.
+    pub fn top_readers(in_space: bool) -> &'static [Part] {
+        if in_space {
+            &[Names, Pages, Events, UserRollups, SpaceReaders]
+        } else {
+            &[Names, Pages, Events, UserRollups]
+        }
+    }
+
+    /// [`crate::who_read`]; the partial days of a space's window find their readers in the rollups.
+    pub fn who_read(target: &Target) -> &'static [Part] {
+        match target {
+            Target::Page(_) | Target::Title(..) => &[Names, Pages, Events, PageReaders],
+            Target::Space(_) => &[Names, Pages, Events, UserRollups, SpaceReaders],
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     #[error(transparent)]

@@ -1,6 +1,23 @@
 //! The column families: their names, which are on disk. Private to the store; each family's
 //! keys and values belong to its module (`events`, `index`, `digests`, `meta`, ...).
 
+use crate::Part;
+
+/// The families that hold a part.
+pub fn of(part: Part) -> &'static [Cf] {
+    match part {
+        Part::Names => &[Cf::Dict],
+        Part::Files => &[Cf::Files],
+        Part::Events => &[Cf::Events],
+        Part::Rejects => &[Cf::Rejects],
+        Part::Pages => &[Cf::Pages],
+        Part::UserRollups => &[Cf::UserDays, Cf::UserPages],
+        Part::PageReaders => &[Cf::PageUsers],
+        Part::SpaceReaders => &[Cf::SpaceUsers, Cf::SpaceUserPages],
+        Part::Digests => &[Cf::UserDigest],
+    }
+}
+
 /// Column families. Their names are on disk: never rename.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Cf {

@@ -79,6 +79,8 @@ pub enum StoreError {
     Rocks { path: PathBuf, msg: String },
     #[error("store {path}: corrupt {what}")]
     Corrupt { path: PathBuf, what: String },
+    #[error("store {path}: the {family} column family was not opened for this command (a bug in pagetrail)")]
+    NotOpened { path: PathBuf, family: &'static str },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -91,6 +93,45 @@ pub enum Mode {
     ReadOnly,
     /// A reader that caught up once with a running writer (a RocksDB secondary instance).
     Secondary,
+}
+
+/// What a reader reads, by the store module that owns it. A read-only open opens only the
+/// column families of the parts it is given (and `meta`, which every reader reads): each
+/// family took about 0.1 ms to open, on a query that is a process of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// Dictionaries ([`dict`]): every name.
+    Names,
+    /// Source files ([`files`]).
+    Files,
+    /// Raw events ([`events`]).
+    Events,
+    /// Rejected lines ([`rejects`]).
+    Rejects,
+    /// Page identity (`pages`).
+    Pages,
+    /// Per-user rollups (`index`: `user_days`, `user_pages`).
+    UserRollups,
+    /// Readers of each page (`index`: `page_users`).
+    PageReaders,
+    /// Readers of each space (`index`: `space_users`, `space_user_pages`).
+    SpaceReaders,
+    /// Per-user digests (`digests`).
+    Digests,
+}
+
+impl Part {
+    pub const ALL: [Part; 9] = [
+        Part::Names,
+        Part::Files,
+        Part::Events,
+        Part::Rejects,
+        Part::Pages,
+        Part::UserRollups,
+        Part::PageReaders,
+        Part::SpaceReaders,
+        Part::Digests,
+    ];
 }
 
 #[cfg(feature = "db")]
@@ -139,6 +180,13 @@ impl Store {
     /// Opens an existing store for reading while a writer may be running; the view is
     /// consistent and fixed at the moment of opening.
     pub fn open_reader(path: &Path) -> Result<Store> {
+        Self::open_reader_of(path, &Part::ALL)
+    }
+
+    /// [`Store::open_reader`] for a command that reads only `parts`. A read-only open opens
+    /// only their families; reading any other is a [`StoreError::NotOpened`]. A secondary
+    /// (a writer runs) opens every family, as it must follow the writer's manifest whole.
+    pub fn open_reader_of(path: &Path, parts: &[Part]) -> Result<Store> {
         if !path.join("CURRENT").exists() {
             return Err(StoreError::Missing(path.to_owned()));
         }
@@ -147,7 +195,7 @@ impl Store {
         // returns, so a writer that starts later cannot pull them away; one that started during
         // the open may have, and then the secondary path runs instead.
         if !lock::writer_may_run(path) {
-            if let Ok(store) = Self::open_read_only(path) {
+            if let Ok(store) = Self::open_read_only(path, parts) {
                 if !lock::writer_may_run(path) {
                     return Ok(store);
                 }
@@ -167,10 +215,12 @@ impl Store {
         Ok(store)
     }
 
-    fn open_read_only(path: &Path) -> Result<Store> {
+    fn open_read_only(path: &Path, parts: &[Part]) -> Result<Store> {
         let opts = options::db_options(false);
-        let db =
-            DB::open_cf_descriptors_read_only(&opts, path, descriptors(), false).map_err(|e| open_error(path, e))?;
+        // RocksDB lets a read-only instance open a subset of the families.
+        let wanted = |cf: &Cf| *cf == Cf::Meta || parts.iter().any(|p| families::of(*p).contains(cf));
+        let subset = Cf::ALL.iter().filter(|cf| wanted(cf)).map(|cf| descriptor(*cf));
+        let db = DB::open_cf_descriptors_read_only(&opts, path, subset, false).map_err(|e| open_error(path, e))?;
         let store = Store { db, path: path.to_owned(), mode: Mode::ReadOnly, _secondary_dir: None, _writer: None };
         store.check_version(false)?;
         Ok(store)
@@ -220,9 +270,14 @@ impl Store {
         }
     }
 
-    fn cf(&self, cf: Cf) -> &rocksdb::ColumnFamily {
-        // Every Cf is created at open, so the handle always exists.
-        self.db.cf_handle(cf.name()).expect("column family opened with the store")
+    /// A family's handle: a writer and a secondary open every family, a read-only reader
+    /// those of the parts it was opened for.
+    fn cf(&self, cf: Cf) -> Result<&rocksdb::ColumnFamily> {
+        self.db.cf_handle(cf.name()).ok_or_else(|| self.not_opened(cf))
+    }
+
+    fn not_opened(&self, cf: Cf) -> StoreError {
+        StoreError::NotOpened { path: self.path.clone(), family: cf.name() }
     }
 
     pub fn corrupt(&self, what: impl Into<String>) -> StoreError {
@@ -230,22 +285,24 @@ impl Store {
     }
 
     pub(crate) fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.db.get_cf(self.cf(cf), key).map_err(|e| rocks_in(&self.path, cf, e))
+        self.db.get_cf(self.cf(cf)?, key).map_err(|e| rocks_in(&self.path, cf, e))
     }
 
     /// Entries with `from <= key < to`, in key order.
     pub(crate) fn range<'a>(&'a self, cf: Cf, from: &[u8], to: &[u8]) -> Range<'a> {
-        let mut it = self.db.raw_iterator_cf(self.cf(cf));
-        it.seek(from);
-        Range { it, to: to.to_vec(), path: &self.path, cf, done: false }
+        let it = self.cf(cf).ok().map(|h| {
+            let mut it = self.db.raw_iterator_cf(h);
+            it.seek(from);
+            it
+        });
+        Range { it, to: to.to_vec(), store: self, cf, done: false }
     }
 
     /// Entries whose key starts with `prefix`.
     pub(crate) fn prefix<'a>(&'a self, cf: Cf, prefix: &[u8]) -> Range<'a> {
-        let mut it = self.db.raw_iterator_cf(self.cf(cf));
-        it.seek(prefix);
-        let to = prefix_end(prefix);
-        Range { it, to, path: &self.path, cf, done: false }
+        let mut range = self.range(cf, prefix, &[]);
+        range.to = prefix_end(prefix);
+        range
     }
 
     /// Decodes every entry with `from <= key < to`; an entry `decode` rejects is a corrupt
@@ -290,12 +347,12 @@ impl Store {
     /// A reusable iterator over one column family: a query that visits thousands of small
     /// ranges (one per user) seeks one iterator instead of building one per range.
     pub(crate) fn cursor(&self, cf: Cf) -> Cursor<'_> {
-        Cursor { it: self.db.raw_iterator_cf(self.cf(cf)), path: &self.path, cf }
+        Cursor { it: self.cf(cf).ok().map(|h| self.db.raw_iterator_cf(h)), store: self, cf }
     }
 
     /// The last key strictly below `below`, if any.
     pub(crate) fn last_below(&self, cf: Cf, below: &[u8]) -> Result<Option<Vec<u8>>> {
-        let mut it = self.db.raw_iterator_cf(self.cf(cf));
+        let mut it = self.db.raw_iterator_cf(self.cf(cf)?);
         it.seek_for_prev(below);
         while it.valid() {
             if let Some(k) = it.key() {
@@ -310,11 +367,14 @@ impl Store {
     }
 
     pub fn batch(&self) -> Batch<'_> {
-        Batch { store: self, wb: WriteBatch::default() }
+        Batch { store: self, wb: WriteBatch::default(), missing: None }
     }
 
     /// Applies every write of the batch, or none of them.
     pub fn commit(&self, batch: Batch<'_>) -> Result<()> {
+        if let Some(cf) = batch.missing {
+            return Err(self.not_opened(cf));
+        }
         let mut wo = WriteOptions::default();
         // A killed process keeps what the WAL holds; `sync` at the end of an ingest covers power loss.
         wo.set_sync(false);
@@ -328,14 +388,14 @@ impl Store {
 
     /// Writes every memtable to SST files, so the write-ahead logs can go.
     pub fn flush(&self) -> Result<()> {
-        let cfs: Vec<&rocksdb::ColumnFamily> = Cf::ALL.iter().map(|cf| self.cf(*cf)).collect();
+        let cfs: Vec<&rocksdb::ColumnFamily> = Cf::ALL.iter().map(|cf| self.cf(*cf)).collect::<Result<_>>()?;
         self.db.flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default()).map_err(|e| write_error(&self.path, e))
     }
 
     /// Flushes memtables and compacts every column family (after a bulk load: smaller and faster to read).
     pub fn compact(&self) -> Result<()> {
         for cf in Cf::ALL {
-            self.db.flush_cf(self.cf(cf)).map_err(|e| write_error(&self.path, e))?;
+            self.db.flush_cf(self.cf(cf)?).map_err(|e| write_error(&self.path, e))?;
         }
         // Force rewrites the bottom level too, so every file ends up with the bottommost
         // compression. Not exclusive, so that two families compact at once (each compaction
@@ -346,7 +406,7 @@ impl Store {
         // Largest first, so the threads finish together.
         let mut order: Vec<Cf> = Cf::ALL.to_vec();
         let size =
-            |cf: Cf| self.db.property_int_value_cf(self.cf(cf), "rocksdb.estimate-live-data-size").ok().flatten();
+            |cf: Cf| self.db.property_int_value_cf(self.cf(cf).ok()?, "rocksdb.estimate-live-data-size").ok().flatten();
         order.sort_by_key(|&cf| std::cmp::Reverse(size(cf).unwrap_or(0)));
         let next = std::sync::atomic::AtomicUsize::new(0);
         std::thread::scope(|s| {
@@ -354,7 +414,9 @@ impl Store {
                 s.spawn(|| loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(&cf) = order.get(i) else { break };
-                    self.db.compact_range_cf_opt(self.cf(cf), None::<&[u8]>, None::<&[u8]>, &co);
+                    if let Ok(h) = self.cf(cf) {
+                        self.db.compact_range_cf_opt(h, None::<&[u8]>, None::<&[u8]>, &co);
+                    }
                 });
             }
         });
@@ -369,7 +431,8 @@ impl Store {
     /// Bytes RocksDB holds in memory.
     pub fn memory(&self) -> Memory {
         let sum = |prop: &str| -> u64 {
-            Cf::ALL.iter().map(|&cf| self.db.property_int_value_cf(self.cf(cf), prop).ok().flatten().unwrap_or(0)).sum()
+            let value = |cf: Cf| self.db.property_int_value_cf(self.cf(cf).ok()?, prop).ok().flatten();
+            Cf::ALL.iter().map(|&cf| value(cf).unwrap_or(0)).sum()
         };
         Memory {
             memtables: sum("rocksdb.cur-size-all-mem-tables"),
@@ -384,11 +447,11 @@ impl Store {
         options::set_cache_capacity(bytes);
     }
 
-    /// Each column family's name and approximate bytes on disk (its live SST files), in the
-    /// order of `docs/storage-format.md`.
+    /// Each opened column family's name and approximate bytes on disk (its live SST files),
+    /// in the order of `docs/storage-format.md`.
     pub fn family_sizes(&self) -> Vec<(&'static str, u64)> {
-        let size = |cf| self.db.property_int_value_cf(self.cf(cf), "rocksdb.total-sst-files-size").ok().flatten();
-        Cf::ALL.iter().map(|&cf| (cf.name(), size(cf).unwrap_or(0))).collect()
+        let size = |cf| self.db.property_int_value_cf(self.cf(cf).ok()?, "rocksdb.total-sst-files-size").ok().flatten();
+        Cf::ALL.iter().filter(|&&cf| self.cf(cf).is_ok()).map(|&cf| (cf.name(), size(cf).unwrap_or(0))).collect()
     }
 }
 
@@ -447,7 +510,12 @@ fn rocks_in(path: &Path, cf: Cf, e: rocksdb::Error) -> StoreError {
 /// Every column family with its options, as each kind of open names them.
 #[cfg(feature = "db")]
 fn descriptors() -> impl Iterator<Item = ColumnFamilyDescriptor> {
-    Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), options::cf_options(*cf)))
+    Cf::ALL.iter().map(|cf| descriptor(*cf))
+}
+
+#[cfg(feature = "db")]
+fn descriptor(cf: Cf) -> ColumnFamilyDescriptor {
+    ColumnFamilyDescriptor::new(cf.name(), options::cf_options(cf))
 }
 
 #[cfg(feature = "db")]
@@ -476,25 +544,43 @@ fn write_error(path: &Path, e: rocksdb::Error) -> StoreError {
 pub struct Batch<'a> {
     store: &'a Store,
     wb: WriteBatch,
+    /// A family the store was not opened with: [`Store::commit`] refuses the batch.
+    missing: Option<Cf>,
 }
 
 #[cfg(feature = "db")]
-impl Batch<'_> {
+impl<'a> Batch<'a> {
+    fn handle(&mut self, cf: Cf) -> Option<&'a rocksdb::ColumnFamily> {
+        let h = self.store.cf(cf).ok();
+        if h.is_none() {
+            self.missing = Some(cf);
+        }
+        h
+    }
+
     pub(crate) fn put(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
-        self.wb.put_cf(self.store.cf(cf), key, value);
+        if let Some(h) = self.handle(cf) {
+            self.wb.put_cf(h, key, value);
+        }
     }
 
     /// Adds a merge operand (bitmap union or counter sum, by column family).
     pub(crate) fn merge(&mut self, cf: Cf, key: &[u8], operand: &[u8]) {
-        self.wb.merge_cf(self.store.cf(cf), key, operand);
+        if let Some(h) = self.handle(cf) {
+            self.wb.merge_cf(h, key, operand);
+        }
     }
 
     pub(crate) fn delete(&mut self, cf: Cf, key: &[u8]) {
-        self.wb.delete_cf(self.store.cf(cf), key);
+        if let Some(h) = self.handle(cf) {
+            self.wb.delete_cf(h, key);
+        }
     }
 
     pub(crate) fn delete_range(&mut self, cf: Cf, from: &[u8], to: &[u8]) {
-        self.wb.delete_range_cf(self.store.cf(cf), from, to);
+        if let Some(h) = self.handle(cf) {
+            self.wb.delete_range_cf(h, from, to);
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -513,8 +599,9 @@ impl Batch<'_> {
 #[cfg(feature = "db")]
 /// A RocksDB iterator kept across many range visits.
 pub(crate) struct Cursor<'a> {
-    it: rocksdb::DBRawIteratorWithThreadMode<'a, DB>,
-    path: &'a Path,
+    /// `None` when the store was not opened with the family.
+    it: Option<rocksdb::DBRawIteratorWithThreadMode<'a, DB>>,
+    store: &'a Store,
     cf: Cf,
 }
 
@@ -522,24 +609,26 @@ pub(crate) struct Cursor<'a> {
 impl Cursor<'_> {
     /// Visits `from <= key < to` in order; `f` returns `false` to stop early.
     pub fn visit(&mut self, from: &[u8], to: &[u8], mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
-        self.it.seek(from);
-        while self.it.valid() {
-            let (Some(k), Some(v)) = (self.it.key(), self.it.value()) else { break };
+        let Some(it) = self.it.as_mut() else { return Err(self.store.not_opened(self.cf)) };
+        it.seek(from);
+        while it.valid() {
+            let (Some(k), Some(v)) = (it.key(), it.value()) else { break };
             if k >= to || !f(k, v) {
                 return Ok(());
             }
-            self.it.next();
+            it.next();
         }
-        self.it.status().map_err(|e| rocks_in(self.path, self.cf, e))
+        it.status().map_err(|e| rocks_in(&self.store.path, self.cf, e))
     }
 }
 
 #[cfg(feature = "db")]
 /// Iterates a key range; errors from RocksDB come out as the last item.
 pub(crate) struct Range<'a> {
-    it: rocksdb::DBRawIteratorWithThreadMode<'a, DB>,
+    /// `None` when the store was not opened with the family.
+    it: Option<rocksdb::DBRawIteratorWithThreadMode<'a, DB>>,
     to: Vec<u8>,
-    path: &'a Path,
+    store: &'a Store,
     cf: Cf,
     done: bool,
 }
@@ -548,17 +637,18 @@ pub(crate) struct Range<'a> {
 impl Range<'_> {
     /// Visits entries in order without copying them; `f` returns `false` to stop early.
     pub fn visit(mut self, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
-        while self.it.valid() {
-            let (Some(k), Some(v)) = (self.it.key(), self.it.value()) else { break };
+        let Some(it) = self.it.as_mut() else { return Err(self.store.not_opened(self.cf)) };
+        while it.valid() {
+            let (Some(k), Some(v)) = (it.key(), it.value()) else { break };
             if !self.to.is_empty() && k >= self.to.as_slice() {
                 return Ok(());
             }
             if !f(k, v) {
                 return Ok(());
             }
-            self.it.next();
+            it.next();
         }
-        self.it.status().map_err(|e| rocks_in(self.path, self.cf, e))
+        it.status().map_err(|e| rocks_in(&self.store.path, self.cf, e))
     }
 }
 
@@ -570,16 +660,20 @@ impl Iterator for Range<'_> {
         if self.done {
             return None;
         }
-        if !self.it.valid() {
+        let Some(it) = self.it.as_mut() else {
             self.done = true;
-            return self.it.status().err().map(|e| Err(rocks_in(self.path, self.cf, e)));
+            return Some(Err(self.store.not_opened(self.cf)));
+        };
+        if !it.valid() {
+            self.done = true;
+            return it.status().err().map(|e| Err(rocks_in(&self.store.path, self.cf, e)));
         }
-        let (k, v) = (self.it.key()?.to_vec(), self.it.value()?.to_vec());
+        let (k, v) = (it.key()?.to_vec(), it.value()?.to_vec());
         if !self.to.is_empty() && k >= self.to {
             self.done = true;
             return None;
         }
-        self.it.next();
+        it.next();
         Some(Ok((k, v)))
     }
 }
@@ -640,6 +734,41 @@ mod tests {
         assert!(msg.contains(&d.path().display().to_string()) && msg.contains("user_days"), "{msg}");
         let e = store.prefix(Cf::UserDays, b"").visit(|_, _| true).unwrap_err();
         assert!(e.to_string().contains("user_days"), "{e}");
+    }
+
+    /// A reader opened for some parts reads them, and every other family is an error naming
+    /// it and the store (a get, a range, a cursor, a batch): never a panic, never an empty answer.
+    #[test]
+    fn a_reader_of_some_parts_refuses_the_others_by_name() {
+        let d = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open_writer(d.path()).unwrap();
+            let mut b = store.batch();
+            rejects::put(&mut b, 7, 3, "bad line", b"raw");
+            b.put(Cf::Events, b"e", b"v");
+            store.commit(b).unwrap();
+        }
+        let store = Store::open_reader_of(d.path(), &[Part::Rejects]).unwrap();
+        assert_eq!(store.mode(), Mode::ReadOnly);
+        assert_eq!(rejects::get(&store, 7, 3).unwrap(), Some(("bad line".into(), b"raw".to_vec())));
+        assert_eq!(store.family_sizes().iter().map(|(n, _)| *n).collect::<Vec<_>>(), ["meta", "rejects"]);
+        let named = |e: StoreError| {
+            let msg = e.to_string();
+            assert!(matches!(e, StoreError::NotOpened { family: "events", .. }), "{msg}");
+            assert!(msg.contains(&d.path().display().to_string()) && msg.contains("events"), "{msg}");
+        };
+        named(store.get(Cf::Events, b"e").unwrap_err());
+        named(store.prefix(Cf::Events, b"").visit(|_, _| true).unwrap_err());
+        named(store.range(Cf::Events, b"", b"\xff").next().unwrap().unwrap_err());
+        named(store.cursor(Cf::Events).visit(b"", b"\xff", |_, _| true).unwrap_err());
+        named(store.last_below(Cf::Events, b"\xff").unwrap_err());
+        let mut b = store.batch();
+        b.put(Cf::Events, b"e", b"w");
+        named(store.commit(b).unwrap_err());
+        // Every part opens every family, as before.
+        let all = Store::open_reader_of(d.path(), &Part::ALL).unwrap();
+        assert_eq!(all.get(Cf::Events, b"e").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(all.family_sizes().len(), Cf::ALL.len());
     }
 
     /// A format-3 store opens: a reader reads it as it is, the first writer stamps it 4. A
