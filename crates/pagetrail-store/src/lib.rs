@@ -388,14 +388,21 @@ impl Store {
 
     /// Writes every memtable to SST files, so the write-ahead logs can go.
     pub fn flush(&self) -> Result<()> {
-        let cfs: Vec<&rocksdb::ColumnFamily> = Cf::ALL.iter().map(|cf| self.cf(*cf)).collect::<Result<_>>()?;
-        self.db.flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default()).map_err(|e| write_error(&self.path, e))
+        self.db
+            .flush_cfs_opt(&self.every_family()?, &rocksdb::FlushOptions::default())
+            .map_err(|e| write_error(&self.path, e))
+    }
+
+    /// Every family's handle, which only a writer or a secondary has.
+    fn every_family(&self) -> Result<Vec<&rocksdb::ColumnFamily>> {
+        Cf::ALL.iter().map(|&cf| self.cf(cf)).collect()
     }
 
     /// Flushes memtables and compacts every column family (after a bulk load: smaller and faster to read).
     pub fn compact(&self) -> Result<()> {
-        for cf in Cf::ALL {
-            self.db.flush_cf(self.cf(cf)?).map_err(|e| write_error(&self.path, e))?;
+        let mut order = self.every_family()?;
+        for &h in &order {
+            self.db.flush_cf(h).map_err(|e| write_error(&self.path, e))?;
         }
         // Force rewrites the bottom level too, so every file ends up with the bottommost
         // compression. Not exclusive, so that two families compact at once (each compaction
@@ -404,19 +411,15 @@ impl Store {
         co.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
         co.set_exclusive_manual_compaction(false);
         // Largest first, so the threads finish together.
-        let mut order: Vec<Cf> = Cf::ALL.to_vec();
-        let size =
-            |cf: Cf| self.db.property_int_value_cf(self.cf(cf).ok()?, "rocksdb.estimate-live-data-size").ok().flatten();
-        order.sort_by_key(|&cf| std::cmp::Reverse(size(cf).unwrap_or(0)));
+        let size = |h| self.db.property_int_value_cf(h, "rocksdb.estimate-live-data-size").ok().flatten();
+        order.sort_by_key(|&h| std::cmp::Reverse(size(h).unwrap_or(0)));
         let next = std::sync::atomic::AtomicUsize::new(0);
         std::thread::scope(|s| {
             for _ in 0..COMPACTION_THREADS {
                 s.spawn(|| loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(&cf) = order.get(i) else { break };
-                    if let Ok(h) = self.cf(cf) {
-                        self.db.compact_range_cf_opt(h, None::<&[u8]>, None::<&[u8]>, &co);
-                    }
+                    let Some(&h) = order.get(i) else { break };
+                    self.db.compact_range_cf_opt(h, None::<&[u8]>, None::<&[u8]>, &co);
                 });
             }
         });
@@ -450,8 +453,8 @@ impl Store {
     /// Each opened column family's name and approximate bytes on disk (its live SST files),
     /// in the order of `docs/storage-format.md`.
     pub fn family_sizes(&self) -> Vec<(&'static str, u64)> {
-        let size = |cf| self.db.property_int_value_cf(self.cf(cf).ok()?, "rocksdb.total-sst-files-size").ok().flatten();
-        Cf::ALL.iter().filter(|&&cf| self.cf(cf).is_ok()).map(|&cf| (cf.name(), size(cf).unwrap_or(0))).collect()
+        let size = |h| self.db.property_int_value_cf(h, "rocksdb.total-sst-files-size").ok().flatten().unwrap_or(0);
+        Cf::ALL.iter().filter_map(|&cf| Some((cf.name(), size(self.cf(cf).ok()?)))).collect()
     }
 }
 
