@@ -176,7 +176,7 @@ impl Ingester<'_> {
                 obj.push_str(&json_string(v));
             }
             obj.push('}');
-            d.extras.intern(obj.as_bytes(), b)
+            d.extras.intern_deferred(obj.as_bytes())
         };
         let row = EventRow {
             ts_ms: ts,
@@ -186,8 +186,9 @@ impl Ingester<'_> {
             duration_ms: e.duration_ms,
             page: page.unwrap_or(0),
             method: intern_opt(&mut d.methods, e.method, b),
-            request: d.requests.intern(&self.scratch, b),
-            referer: intern_opt(&mut d.referers, e.referer, b),
+            // Numbered at commit, in the order the events are stored (`groups_in_order`).
+            request: d.requests.intern_deferred(&self.scratch),
+            referer: if e.referer.is_empty() { 0 } else { d.referers.intern_deferred(e.referer.as_bytes()) },
             addr: intern_opt(&mut d.addrs, e.ip, b),
             agent: intern_opt(&mut d.agents, e.user_agent, b),
             file,

@@ -29,6 +29,7 @@ use crate::{IngestError, Result};
 pub(crate) struct Pending<'s> {
     /// Dictionary, page-model, reject and totals writes, already in place.
     batch: Batch<'s>,
+    /// Event groups in key order, each sorted by time, file and line.
     groups: Vec<((u32, i64), Vec<EventRow>)>,
     reads: Vec<ReadFact>,
     /// Each page reference's space at this commit (0: none).
@@ -98,6 +99,7 @@ impl<'s> Ingester<'s> {
             return Ok(());
         }
         let store = self.store;
+        let groups = self.groups_in_order();
         let mut batch = std::mem::replace(&mut self.batch, store.batch());
         for &r in &changes.metas {
             pagetrail_store::pages::put_meta(&mut batch, r, &self.model.metas[r as usize]);
@@ -130,7 +132,7 @@ impl<'s> Ingester<'s> {
         self.totals.save(&mut batch);
         let pending = Pending {
             batch,
-            groups: self.groups.drain().collect(),
+            groups,
             reads: std::mem::take(&mut self.reads),
             space: self.model.space.clone(),
             file: file.cloned(),
@@ -155,20 +157,41 @@ impl<'s> Ingester<'s> {
         }
         Ok(())
     }
+
+    /// Takes the pending groups in key order, each sorted, and writes the names they were
+    /// first to use (requests, referers, extras), numbered in that order. One person's
+    /// lookback then names a few runs of neighbouring ids, which share dictionary blocks,
+    /// instead of one id (and one block to decompress) per event.
+    fn groups_in_order(&mut self) -> Vec<((u32, i64), Vec<EventRow>)> {
+        let mut groups: Vec<_> = self.groups.drain().collect();
+        // The chain hashes the groups in key order, as `verify` meets them in the store.
+        for (_, rows) in &mut groups {
+            rows.sort_by_key(|r| (r.ts_ms, r.file, r.line));
+        }
+        groups.sort_unstable_by_key(|((user, _), rows)| events::key(*user, rows[0].ts_ms, 0));
+        let (d, b) = (&mut self.dicts, &mut self.batch);
+        let rows = || groups.iter().flat_map(|(_, rows)| rows.iter());
+        let request = d.requests.write_deferred(rows().map(|r| r.request), b);
+        let referer = d.referers.write_deferred(rows().map(|r| r.referer), b);
+        let extra = d.extras.write_deferred(rows().map(|r| r.extra), b);
+        if ![&request, &referer, &extra].iter().all(|n| n.is_identity()) {
+            for r in groups.iter_mut().flat_map(|(_, rows)| rows.iter_mut()) {
+                r.request = request.id(r.request);
+                r.referer = referer.id(r.referer);
+                r.extra = extra.id(r.extra);
+            }
+        }
+        groups
+    }
 }
 
 /// Builds and writes a pending batch as batch `seq`, chained after `head`: index operands of
 /// its reads, its event groups with their digests, the file checkpoint and the link.
 fn write(store: &Store, p: Pending<'_>, seq: u32, head: &chain::Hash) -> Result<Committed> {
-    let Pending { mut batch, mut groups, reads, space, file, rejects } = p;
+    let Pending { mut batch, groups, reads, space, file, rejects } = p;
     index_reads(reads.into_iter(), &space, &[Grain::Day, Grain::Month], &mut batch);
     let mut buf = Vec::new();
-    // The chain hashes the groups in key order, as `verify` meets them in the store: sort
-    // them by (user, first event) before encoding, and hash each value as it is written.
-    for (_, rows) in &mut groups {
-        rows.sort_by_key(|r| (r.ts_ms, r.file, r.line));
-    }
-    groups.sort_unstable_by_key(|((user, _), rows)| events::key(*user, rows[0].ts_ms, 0));
+    // The groups come in key order (`groups_in_order`): each value is hashed as it is written.
     let mut hasher = GroupHasher::default();
     for ((user, day), rows) in groups {
         Group::encode(&rows, usize::MAX, &mut buf);

@@ -183,6 +183,33 @@ pub struct Interner {
     held: usize,
     /// The most one generation holds, for a kind that forgets; `None` keeps every name.
     bound: Option<usize>,
+    /// Names given provisional ids by [`Interner::intern_deferred`] and not yet written: the
+    /// one with id `last - deferred.len() + 1 + i` at `i`.
+    deferred: Vec<Box<[u8]>>,
+}
+
+/// The final ids of names first given provisional ones ([`Interner::write_deferred`]).
+#[derive(Debug, Default)]
+pub struct Renumbered {
+    /// The last id written before them: ids up to it are final already.
+    base: u32,
+    /// The final id of provisional id `base + 1 + i`.
+    ids: Vec<u32>,
+}
+
+impl Renumbered {
+    /// The final id of `id` (a final id stays as it is).
+    pub fn id(&self, id: u32) -> u32 {
+        match id.checked_sub(self.base + 1) {
+            Some(i) => self.ids.get(i as usize).copied().unwrap_or(id),
+            None => id,
+        }
+    }
+
+    /// Whether no id changes.
+    pub fn is_identity(&self) -> bool {
+        self.ids.iter().enumerate().all(|(i, &id)| id == self.base + 1 + i as u32)
+    }
 }
 
 /// What one remembered name costs, roughly: its bytes, the box, the map slot, the allocator.
@@ -196,7 +223,15 @@ impl Interner {
     /// Loads the names of a kind; `bound` (bytes a generation) applies if the kind is only shown.
     pub fn load(store: &Store, kind: DictKind, bound: Option<usize>) -> Result<Interner> {
         let bound = bound.filter(|_| kind.only_shown());
-        let mut d = Interner { kind, ids: FastMap::default(), older: FastMap::default(), last: 0, held: 0, bound };
+        let mut d = Interner {
+            kind,
+            ids: FastMap::default(),
+            older: FastMap::default(),
+            last: 0,
+            held: 0,
+            bound,
+            deferred: Vec::new(),
+        };
         load_names(store, kind, |id, v| {
             d.remember(v, id);
             d.last = id;
@@ -230,23 +265,80 @@ impl Interner {
         self.ids.insert(name.into(), id);
     }
 
+    /// The id of a name remembered, moving it to the current generation.
+    fn known(&mut self, bytes: &[u8]) -> Option<u32> {
+        if let Some(&id) = self.ids.get(bytes) {
+            return Some(id);
+        }
+        let (name, id) = self.older.remove_entry(bytes)?;
+        self.remember(&name, id);
+        Some(id)
+    }
+
     /// The id of `bytes`, adding it (to memory and to `batch`) when new.
     pub fn intern(&mut self, bytes: &[u8], batch: &mut Batch<'_>) -> u32 {
-        if let Some(&id) = self.ids.get(bytes) {
-            return id;
-        }
-        if let Some((name, id)) = self.older.remove_entry(bytes) {
-            self.remember(&name, id);
+        if let Some(id) = self.known(bytes) {
             return id;
         }
         self.last += 1;
         let id = self.last;
-        if self.kind.looked_up_by_name() {
-            batch.put(Cf::Dict, &fwd_key(self.kind, bytes), &id.to_be_bytes());
+        if !self.deferred.is_empty() {
+            // Ids after a provisional one are provisional too, or the numbering would collide.
+            self.deferred.push(bytes.into());
+        } else {
+            if self.kind.looked_up_by_name() {
+                batch.put(Cf::Dict, &fwd_key(self.kind, bytes), &id.to_be_bytes());
+            }
+            batch.put(Cf::Dict, &rev_key(self.kind, id), bytes);
         }
-        batch.put(Cf::Dict, &rev_key(self.kind, id), bytes);
         self.remember(bytes, id);
         id
+    }
+
+    /// Like [`Interner::intern`], but a new name gets a provisional id and is written only by
+    /// [`Interner::write_deferred`], which must come before the batch is committed.
+    pub fn intern_deferred(&mut self, bytes: &[u8]) -> u32 {
+        if let Some(id) = self.known(bytes) {
+            return id;
+        }
+        self.last += 1;
+        self.deferred.push(bytes.into());
+        self.remember(bytes, self.last);
+        self.last
+    }
+
+    /// Writes the names given provisional ids since the last call to `batch`, numbered in the
+    /// order `uses` first names them (then any it does not, in the order they came), and
+    /// returns their final ids. Ids stay dense: the same ids are given, in another order.
+    pub fn write_deferred(&mut self, uses: impl IntoIterator<Item = u32>, batch: &mut Batch<'_>) -> Renumbered {
+        let base = self.last - self.deferred.len() as u32;
+        let mut ids = vec![0u32; self.deferred.len()];
+        let mut next = base;
+        for id in uses {
+            if let Some(slot) = id.checked_sub(base + 1).and_then(|i| ids.get_mut(i as usize)) {
+                if *slot == 0 {
+                    next += 1;
+                    *slot = next;
+                }
+            }
+        }
+        for slot in ids.iter_mut().filter(|s| **s == 0) {
+            next += 1;
+            *slot = next;
+        }
+        for (provisional, (name, &id)) in (base + 1..).zip(self.deferred.drain(..).zip(&ids)) {
+            if self.kind.looked_up_by_name() {
+                batch.put(Cf::Dict, &fwd_key(self.kind, &name), &id.to_be_bytes());
+            }
+            batch.put(Cf::Dict, &rev_key(self.kind, id), &name);
+            // A name the bound forgot since (or forgot and gave a later id) needs no update.
+            for v in [self.ids.get_mut(&name), self.older.get_mut(&name)].into_iter().flatten() {
+                if *v == provisional {
+                    *v = id;
+                }
+            }
+        }
+        Renumbered { base, ids }
     }
 }
 
@@ -361,6 +453,61 @@ mod tests {
         assert_eq!(all.intern(&name(2), &mut b), given[1].0);
         // Every text once: 400,001 ids on disk, name(1) among them twice.
         assert_eq!(all.remembered().0, 400_000);
+    }
+
+    /// Deferred names get the ids they are first used in, densely after the last id written,
+    /// and every id names its text once written, with reuse, plain interning and forgetting
+    /// mixed in.
+    #[cfg(feature = "db")]
+    #[test]
+    fn deferred_names_are_numbered_in_the_order_they_are_used() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::open_writer(d.path()).unwrap();
+        let mut req = Interner::load(&store, DictKind::Request, None).unwrap();
+        let mut b = store.batch();
+        assert_eq!(req.intern(b"/old", &mut b), 1);
+        let [c, a, old, b2] = ["/c", "/a", "/old", "/b"].map(|n| req.intern_deferred(n.as_bytes()));
+        assert_eq!((c, a, old, b2), (2, 3, 1, 4));
+        // A name interned while others wait is provisional too.
+        let late = req.intern(b"/late", &mut b);
+        assert_eq!(late, 5);
+        // Used as: /a, /old, /b, /a, /c; /late not at all.
+        let n = req.write_deferred([a, old, b2, a, c], &mut b);
+        let got = [a, b2, c, late, old].map(|id| n.id(id));
+        assert_eq!(got, [2, 3, 4, 5, 1]);
+        assert!(!n.is_identity());
+        store.commit(b).unwrap();
+        for (text, id) in [("/a", 2), ("/b", 3), ("/c", 4), ("/late", 5), ("/old", 1)] {
+            assert_eq!(super::name(&store, DictKind::Request, id).unwrap().as_deref(), Some(text.as_bytes()));
+        }
+        // The writer knows the final ids, and a reload agrees.
+        let mut b = store.batch();
+        assert_eq!(req.intern_deferred(b"/c"), 4);
+        assert!(req.write_deferred([], &mut b).is_identity());
+        let mut again = Interner::load(&store, DictKind::Request, None).unwrap();
+        assert_eq!(again.intern_deferred(b"/b"), 3);
+        assert_eq!(again.intern_deferred(b"/new"), 6);
+
+        // With a bound small enough to forget names between their deferral and their writing,
+        // every final id still names its own text, and ids stay dense.
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::open_writer(d.path()).unwrap();
+        let mut req = Interner::load(&store, DictKind::Request, Some(4 * entry_bytes(b"/p000"))).unwrap();
+        let mut b = store.batch();
+        let texts: Vec<Vec<u8>> = (0..40u32).map(|i| format!("/p{:03}", i % 25).into_bytes()).collect();
+        let ids: Vec<u32> = texts.iter().map(|t| req.intern_deferred(t)).collect();
+        let n = req.write_deferred(ids.iter().rev().copied(), &mut b);
+        store.commit(b).unwrap();
+        let last = req.len() as u32;
+        let mut finals: Vec<u32> = ids.iter().map(|&i| n.id(i)).collect();
+        for (t, &f) in texts.iter().zip(&finals) {
+            assert_eq!(super::name(&store, DictKind::Request, f).unwrap().as_deref(), Some(t.as_slice()));
+        }
+        finals.sort_unstable();
+        finals.dedup();
+        assert_eq!(finals, (1..=last).collect::<Vec<_>>());
+        // Used in reverse: the last use names id 1.
+        assert_eq!(n.id(*ids.last().unwrap()), 1);
     }
 
     #[test]
