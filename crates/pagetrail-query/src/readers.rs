@@ -162,12 +162,7 @@ fn add_audit(audit: &AuditReads, keep: &dyn Fn(u32) -> bool, accs: &mut HashMap<
 /// Counters (and, when `pages`, page sets) of every user over `spans` from the period-major
 /// rows: each thread scans every other period, whole, for all users at once.
 fn by_period(store: &Store, spans: &[Span], pages: bool) -> Vec<Result<HashMap<u32, Acc>>> {
-    let periods: Vec<Span> = spans
-        .iter()
-        .flat_map(|s| (s.start..s.end).map(move |p| Span { grain: s.grain, start: p, end: p + 1 }))
-        .collect();
-    // Every other period to each half, so that both get their share of the larger monthly rows.
-    let order: Vec<Span> = periods.iter().step_by(2).chain(periods.iter().skip(1).step_by(2)).copied().collect();
+    let order = alternate_periods(spans);
     in_parallel(order.len() as u32, |range| {
         let mut accs: HashMap<u32, Acc> = HashMap::new();
         for s in &order[range.start as usize..range.end as usize] {
@@ -178,6 +173,16 @@ fn by_period(store: &Store, spans: &[Span], pages: bool) -> Vec<Result<HashMap<u
         }
         Ok(accs)
     })
+}
+
+/// The periods of `spans` one by one, every other one first: split in two halves by
+/// [`in_parallel`], each gets its share of the larger monthly rows.
+fn alternate_periods(spans: &[Span]) -> Vec<Span> {
+    let periods: Vec<Span> = spans
+        .iter()
+        .flat_map(|s| (s.start..s.end).map(move |p| Span { grain: s.grain, start: p, end: p + 1 }))
+        .collect();
+    periods.iter().step_by(2).chain(periods.iter().skip(1).step_by(2)).copied().collect()
 }
 
 /// Adds the readers each thread found into `accs`.
@@ -387,11 +392,19 @@ fn space_readers(
     accs: &mut HashMap<u32, Acc>,
 ) -> Result<()> {
     let spans = &spans(plan);
-    entity_users(store, Entity::Space(sid), spans, accs)?;
-    // Each reader's pages in this space: one contiguous scan of `space_user_pages`.
-    for s in spans {
-        index::space_pages_by_user(store, sid, s, accs, |a| &mut a.pages)?;
-    }
+    // Counters from `space_users` and each reader's pages in this space from
+    // `space_user_pages`, each thread every other period (the page sets are most of the work).
+    let order = alternate_periods(spans);
+    let parts = in_parallel(order.len() as u32, |range| {
+        let mut part: HashMap<u32, Acc> = HashMap::new();
+        let mine = &order[range.start as usize..range.end as usize];
+        entity_users(store, Entity::Space(sid), mine, &mut part)?;
+        for s in mine {
+            index::space_pages_by_user(store, sid, s, &mut part, |a| &mut a.pages)?;
+        }
+        Ok(part)
+    });
+    absorb(accs, parts)?;
     let user_major = !plan.edges.is_empty() && index::has_user_major_rows(store)?;
     for &edge in &plan.edges {
         let who = edge_users(store, edge, user_major, n_users)?;
