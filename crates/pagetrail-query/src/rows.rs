@@ -83,12 +83,14 @@ impl<'s> Names<'s> {
         };
         let mut shown =
             ShownPage { space: pm.space(r), catalog_title: catalog_title(self.store, canon)?, ..Default::default() };
-        if let Some(PageRef::Id(n)) = decode(canon)? {
+        let canon_ref = decode(canon)?;
+        if let Some(PageRef::Id(n)) = canon_ref {
             shown.id = Some(n);
         }
         // This reference's own space and title, else (only when the catalog has no title: the
-        // alias scan costs a pass over the aliases) those of a titled alias of the page.
-        let mut own = decode(r)?;
+        // alias scan costs a pass over the aliases) those of a titled alias of the page. Most
+        // references are their own canonical one: no second lookup.
+        let mut own = if r == canon { canon_ref } else { decode(r)? };
         if !matches!(own, Some(PageRef::Titled { .. })) && shown.catalog_title.is_none() {
             own = None;
             for other in pm.refs_of(canon) {
