@@ -6,6 +6,9 @@ use roaring::RoaringBitmap;
 
 use crate::Result;
 
+/// Up to this many references, [`PageMap::distinct`] sorts their pages rather than build bitmaps.
+const SMALL: usize = 32;
+
 #[derive(Debug, Default)]
 pub struct PageMap {
     canon: Vec<u32>,
@@ -74,16 +77,37 @@ impl PageMap {
         (1..self.space.len() as u32).filter(|&r| self.space[r as usize] == s).collect()
     }
 
-    /// Distinct pages among references (aliases counted as their page).
+    /// Distinct pages among references (aliases counted as their page): the references that
+    /// are no alias, and the pages of the aliases that are not among those.
     pub fn distinct(&self, refs: &RoaringBitmap) -> u64 {
-        if self.aliased.is_disjoint(refs) {
+        let n_aliases = refs.intersection_len(&self.aliased);
+        if n_aliases == 0 {
             return refs.len();
         }
-        let mut out: RoaringBitmap = refs - &self.aliased;
-        for r in refs & &self.aliased {
-            out.insert(self.canon(r));
+        if refs.len() <= SMALL as u64 {
+            // A few: their pages sorted on the stack.
+            let mut pages = [0u32; SMALL];
+            let n = refs.len() as usize;
+            for (slot, r) in pages.iter_mut().zip(refs) {
+                *slot = self.canon(r);
+            }
+            let pages = &mut pages[..n];
+            pages.sort_unstable();
+            return 1 + pages.windows(2).filter(|w| w[0] != w[1]).count() as u64;
         }
-        out.len()
+        // Counted with bitmap operations, not one insert per alias: on a 4,000-user store,
+        // top-readers over 120 days maps 1.7 M references, and inserting took 30 ms.
+        let mut pages: Vec<u32> = (refs & &self.aliased).iter().map(|r| self.canon(r)).collect();
+        pages.sort_unstable();
+        pages.dedup();
+        let pages = RoaringBitmap::from_sorted_iter(pages).unwrap_or_default();
+        // A page among `refs` that is itself an alias (not one of the plain references) still
+        // counts once among the pages.
+        let plain_too = match pages.intersection_len(&self.aliased) {
+            0 => pages.intersection_len(refs),
+            _ => (&pages - &self.aliased).intersection_len(refs),
+        };
+        refs.len() - n_aliases + pages.len() - plain_too
     }
 
     /// Distinct known spaces of the references.
@@ -100,5 +124,54 @@ impl PageMap {
             }
         }
         n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The straightforward count: every reference mapped to its page, in one set.
+    fn distinct_by_insert(pm: &PageMap, refs: &RoaringBitmap) -> u64 {
+        refs.iter().map(|r| pm.canon(r)).collect::<RoaringBitmap>().len()
+    }
+
+    fn map_of(canon: Vec<u32>) -> PageMap {
+        let aliased = canon.iter().enumerate().filter(|(i, &c)| c as usize != *i).map(|(i, _)| i as u32).collect();
+        PageMap { space: vec![0; canon.len()], canon, aliased, max_space: 0 }
+    }
+
+    proptest! {
+        /// Any page map (aliases of aliases too) and any references, some beyond the map, a few
+        /// (sorted on the stack) or many (bitmaps).
+        #[test]
+        fn distinct_counts_each_page_once(
+            targets in proptest::collection::vec(0u32..500, 1..500),
+            alias_share in 0u32..4,
+            refs in proptest::collection::vec(0u32..520, 0..400),
+        ) {
+            let canon: Vec<u32> = targets
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| if t % 4 < alias_share { t % targets.len() as u32 } else { i as u32 })
+                .collect();
+            let pm = map_of(canon);
+            let refs: RoaringBitmap = refs.into_iter().collect();
+            prop_assert_eq!(pm.distinct(&refs), distinct_by_insert(&pm, &refs));
+        }
+    }
+
+    #[test]
+    fn an_alias_and_its_page_are_one_page() {
+        // 3 and 4 are aliases of 1; 5 an alias of 4 (itself an alias).
+        let pm = map_of(vec![0, 1, 2, 1, 1, 4]);
+        let count = |v: &[u32]| pm.distinct(&v.iter().copied().collect());
+        assert_eq!(count(&[1, 3, 4]), 1);
+        assert_eq!(count(&[3, 4]), 1);
+        assert_eq!(count(&[2, 3]), 2);
+        assert_eq!(count(&[5]), 1);
+        assert_eq!(count(&[4, 5]), 2);
+        assert_eq!(count(&[]), 0);
     }
 }
