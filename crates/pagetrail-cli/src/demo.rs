@@ -74,13 +74,7 @@ pub fn demo(dir: &Path, users: u32, days: u32, out: &mut dyn Write) -> Result<()
     let top = pagetrail_query::top_readers(&store, &all, None, By::Pages, 10)?;
     let mut t = Table::new(&[("user", false), ("pages", true), ("events", true), ("bytes", true), ("spaces", true)]);
     for r in &top {
-        t.row(vec![
-            r.user.clone(),
-            count(r.distinct_pages),
-            count(r.events),
-            bytes(r.bytes),
-            count(r.distinct_spaces.unwrap_or(0)),
-        ]);
+        t.row(vec![r.user.clone(), count(r.distinct_pages), count(r.events), bytes(r.bytes), count(r.spaces_shown())]);
     }
     t.print(out)?;
 

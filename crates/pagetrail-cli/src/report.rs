@@ -368,7 +368,7 @@ fn readers_table(rows: &[pagetrail_query::ReaderRow], who: bool) -> Table {
                 v.push(Cell::text(instant(r.first_ms)));
                 v.push(Cell::text(instant(r.last_ms)));
             } else {
-                v.push(num(r.distinct_spaces.unwrap_or(0)));
+                v.push(num(r.spaces_shown()));
             }
             v
         })

@@ -30,7 +30,7 @@ impl From<&ReaderRow> for TopReader {
             distinct_pages: r.distinct_pages,
             events: r.events,
             bytes: r.bytes,
-            distinct_spaces: r.distinct_spaces.unwrap_or(0),
+            distinct_spaces: r.spaces_shown(),
         }
     }
 }

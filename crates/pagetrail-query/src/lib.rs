@@ -75,3 +75,10 @@ pub struct ReaderRow {
     pub first_ms: i64,
     pub last_ms: i64,
 }
+
+impl ReaderRow {
+    /// The distinct spaces as a top-readers row shows them (0 where not counted).
+    pub fn spaces_shown(&self) -> u64 {
+        self.distinct_spaces.unwrap_or(0)
+    }
+}
