@@ -163,9 +163,9 @@ fn add_audit(audit: &AuditReads, keep: &dyn Fn(u32) -> bool, accs: &mut HashMap<
 /// rows: each thread scans every other period, whole, for all users at once.
 fn by_period(store: &Store, spans: &[Span], pages: bool) -> Vec<Result<HashMap<u32, Acc>>> {
     let order = alternate_periods(spans);
-    in_parallel(order.len() as u32, |range| {
+    in_parallel_over(&order, |mine| {
         let mut accs: HashMap<u32, Acc> = HashMap::new();
-        for s in &order[range.start as usize..range.end as usize] {
+        for s in mine {
             index::counters_in(store, s, |u, g, p, c| accs.entry(u).or_default().counters(&c, period_start_ms(g, p)))?;
             if pages {
                 index::pages_in(store, s, &mut accs, |_| true, |a| &mut a.pages)?;
@@ -176,7 +176,7 @@ fn by_period(store: &Store, spans: &[Span], pages: bool) -> Vec<Result<HashMap<u
 }
 
 /// The periods of `spans` one by one, every other one first: split in two halves by
-/// [`in_parallel`], each gets its share of the larger monthly rows.
+/// [`in_parallel_over`], each gets its share of the larger monthly rows.
 fn alternate_periods(spans: &[Span]) -> Vec<Span> {
     let periods: Vec<Span> = spans
         .iter()
@@ -209,6 +209,11 @@ fn in_parallel<T: Send>(n: u32, f: impl Fn(std::ops::Range<u32>) -> Result<T> + 
             (0..threads).map(|t| (t * step, ((t + 1) * step).min(n))).map(|(a, b)| s.spawn(move || f(a..b))).collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
     })
+}
+
+/// [`in_parallel`] over the items of a slice, one contiguous part of it per core.
+fn in_parallel_over<S: Sync, T: Send>(items: &[S], f: impl Fn(&[S]) -> Result<T> + Sync) -> Vec<Result<T>> {
+    in_parallel(items.len() as u32, |range| f(&items[range.start as usize..range.end as usize]))
 }
 
 impl Acc {
@@ -343,10 +348,9 @@ pub fn top_readers(
             // (thousands of users on a large store), on both cores.
             for &edge in &plan.edges {
                 let who = edge_users(store, edge, user_major, n)?;
-                let parts = in_parallel(who.len() as u32, |range| {
+                let parts = in_parallel_over(&who, |some| {
                     let mut part = HashMap::new();
-                    let some = who[range.start as usize..range.end as usize].iter().copied();
-                    edge_from_events(store, edge, some, &|_| true, &audit, &mut part)?;
+                    edge_from_events(store, edge, some.iter().copied(), &|_| true, &audit, &mut part)?;
                     Ok(part)
                 });
                 absorb(&mut accs, parts)?;
@@ -395,9 +399,8 @@ fn space_readers(
     // Counters from `space_users` and each reader's pages in this space from
     // `space_user_pages`, each thread every other period (the page sets are most of the work).
     let order = alternate_periods(spans);
-    let parts = in_parallel(order.len() as u32, |range| {
+    let parts = in_parallel_over(&order, |mine| {
         let mut part: HashMap<u32, Acc> = HashMap::new();
-        let mine = &order[range.start as usize..range.end as usize];
         entity_users(store, Entity::Space(sid), mine, &mut part)?;
         for s in mine {
             index::space_pages_by_user(store, sid, s, &mut part, |a| &mut a.pages)?;
