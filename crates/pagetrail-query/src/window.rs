@@ -31,15 +31,17 @@ impl Window {
     }
 
     /// Clamps to the stored days (no events lie outside them, so this changes no answer) and
-    /// splits. `None` when nothing can match.
+    /// splits. `None` when nothing can match. A bound past the first or last stored event
+    /// widens to that event's whole day: `--last 90d` on a live store ends after its newest
+    /// event, and that partial day is then read from the daily rows, not recounted.
     pub(crate) fn plan(&self, totals: &Totals) -> Option<Plan> {
         if totals.events == 0 {
             return None;
         }
         let store_from = totals.first_ms.div_euclid(DAY_MS) * DAY_MS;
         let store_to = (totals.last_ms.div_euclid(DAY_MS) + 1) * DAY_MS;
-        let from = self.from_ms.map_or(store_from, |f| f.max(store_from));
-        let to = self.to_ms.map_or(store_to, |t| t.min(store_to));
+        let from = self.from_ms.map_or(store_from, |f| if f <= totals.first_ms { store_from } else { f });
+        let to = self.to_ms.map_or(store_to, |t| if t > totals.last_ms { store_to } else { t });
         if from >= to {
             return None;
         }
@@ -90,6 +92,12 @@ mod tests {
         // Across one midnight with no whole day: two edges, one per day.
         let w = Window { from_ms: Some(20 * DAY_MS + 100), to_ms: Some(21 * DAY_MS + 200) };
         assert_eq!(w.plan(&t).unwrap().edges, vec![(20 * DAY_MS + 100, 21 * DAY_MS), (21 * DAY_MS, 21 * DAY_MS + 200)]);
+        // Bounds past the first and last events read their whole days: nothing else is there.
+        let w = Window { from_ms: Some(10 * DAY_MS + 5), to_ms: Some(40 * DAY_MS + 8) };
+        assert_eq!((w.plan(&t).unwrap().days, w.plan(&t).unwrap().edges.len()), ((10, 41), 0));
+        let w = Window { from_ms: Some(10 * DAY_MS + 6), to_ms: Some(40 * DAY_MS + 7) };
+        let p = w.plan(&t).unwrap();
+        assert_eq!((p.days, p.edges), ((11, 40), vec![(10 * DAY_MS + 6, 11 * DAY_MS), (40 * DAY_MS, 40 * DAY_MS + 7)]));
         let w = Window { from_ms: Some(50 * DAY_MS), to_ms: None };
         assert!(w.plan(&t).is_none());
         assert!(Window::all().plan(&Totals::empty()).is_none());
