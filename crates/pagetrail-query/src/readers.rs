@@ -113,6 +113,79 @@ fn entity_users(store: &Store, e: Entity, spans: &[Span], accs: &mut HashMap<u32
     Ok(())
 }
 
+/// A day's readers, sorted by how a partial-day edge `[from, to)` of that day holds their
+/// reads, judged by the first and last read of their day rows: wholly (the day's counters and
+/// pages stand for the edge), not at all (nothing to add), or cut (recounted from raw events).
+/// Most of a day's readers fall in the first two: only those reading across the edge's
+/// boundary need their events read.
+#[derive(Debug, Default, PartialEq)]
+struct EdgeSplit {
+    whole: HashMap<u32, Counters>,
+    /// Sorted, so the recount reads `events` in key order.
+    cut: Vec<u32>,
+}
+
+impl EdgeSplit {
+    /// From the day rows `(user, counters)` of the edge's day (a user may have several, one per
+    /// page reference of a page).
+    fn new((from, to): (i64, i64), rows: impl IntoIterator<Item = (u32, Counters)>) -> EdgeSplit {
+        let day_ms = from.div_euclid(DAY_MS) * DAY_MS;
+        debug_assert!(to - day_ms <= DAY_MS, "an edge never spans days");
+        let mut by_user: HashMap<u32, Counters> = HashMap::new();
+        for (u, c) in rows {
+            by_user.entry(u).and_modify(|a| a.add(&c)).or_insert(c);
+        }
+        let mut split = EdgeSplit::default();
+        for (u, c) in by_user {
+            let (first, last) = (day_ms + c.first as i64, day_ms + c.last as i64);
+            if first >= from && last < to {
+                split.whole.insert(u, c);
+            } else if last >= from && first < to {
+                split.cut.push(u);
+            }
+        }
+        split.cut.sort_unstable();
+        split
+    }
+
+    /// Every user to recount: all of them while rows of formats 3 and 4 that lead with the
+    /// user remain (the period-major day rows do not show those).
+    fn everyone(n_users: u32) -> EdgeSplit {
+        EdgeSplit { whole: HashMap::new(), cut: (1..=n_users).collect() }
+    }
+
+    /// Adds the wholly held readers' day counters; their pages come from the caller's day rows.
+    fn add_whole(&self, edge: (i64, i64), accs: &mut HashMap<u32, Acc>) {
+        let day_ms = edge.0.div_euclid(DAY_MS) * DAY_MS;
+        for (&u, c) in &self.whole {
+            accs.entry(u).or_default().counters(c, day_ms);
+        }
+    }
+}
+
+/// The day span of an edge, whose daily rows [`EdgeSplit`] reads.
+fn edge_day(edge: (i64, i64)) -> Span {
+    let day = edge.0.div_euclid(DAY_MS) as u32;
+    Span { grain: Grain::Day, start: day, end: day + 1 }
+}
+
+/// Recounts the reads of the cut users of one edge `[from, to)` from raw events, on both cores.
+fn recount_edge(
+    store: &Store,
+    edge: (i64, i64),
+    users: &[u32],
+    keep: &(dyn Fn(&EventRow) -> bool + Sync),
+    audit: &AuditReads,
+    accs: &mut HashMap<u32, Acc>,
+) -> Result<()> {
+    let parts = in_parallel_over(users, |some| {
+        let mut part = HashMap::new();
+        edge_from_events(store, edge, some.iter().copied(), keep, audit, &mut part)?;
+        Ok(part)
+    });
+    absorb(accs, parts)
+}
+
 /// Recounts the reads of the given users in one partial-day edge `[from, to)` from raw events.
 fn edge_from_events(
     store: &Store,
@@ -136,18 +209,15 @@ fn edge_from_events(
     Ok(())
 }
 
-/// The users who can have reads in an edge: those with a daily `user_days` row on its day
-/// (every counted read adds to one), or every user while rows of formats 3 and 4 that lead
-/// with the user remain, which the period-major scan does not see.
-fn edge_users(store: &Store, (from, to): (i64, i64), user_major: bool, n_users: u32) -> Result<Vec<u32>> {
+/// How an edge holds each of the day's readers of anything, from the daily `user_days` rows
+/// (every counted read adds to one).
+fn edge_split(store: &Store, edge: (i64, i64), user_major: bool, n_users: u32) -> Result<EdgeSplit> {
     if user_major {
-        return Ok((1..=n_users).collect());
+        return Ok(EdgeSplit::everyone(n_users));
     }
-    let day = from.div_euclid(DAY_MS) as u32;
-    debug_assert!(to - from <= DAY_MS && (to - 1).div_euclid(DAY_MS) == from.div_euclid(DAY_MS));
-    let mut users = Vec::new();
-    index::counters_in(store, &Span { grain: Grain::Day, start: day, end: day + 1 }, |u, _, _, _| users.push(u))?;
-    Ok(users)
+    let mut rows = Vec::new();
+    index::counters_in(store, &edge_day(edge), |u, _, _, c| rows.push((u, c)))?;
+    Ok(EdgeSplit::new(edge, rows))
 }
 
 /// Adds the audit downloads that count (no access-log twin) and that `keep` accepts.
@@ -347,13 +417,11 @@ pub fn top_readers(
             // The partial days at the window's ends, from raw events of that day's readers
             // (thousands of users on a large store), on both cores.
             for &edge in &plan.edges {
-                let who = edge_users(store, edge, user_major, n)?;
-                let parts = in_parallel_over(&who, |some| {
-                    let mut part = HashMap::new();
-                    edge_from_events(store, edge, some.iter().copied(), &|_| true, &audit, &mut part)?;
-                    Ok(part)
-                });
-                absorb(&mut accs, parts)?;
+                let split = edge_split(store, edge, user_major, n)?;
+                split.add_whole(edge, &mut accs);
+                let whole = &split.whole;
+                index::pages_in(store, &edge_day(edge), &mut accs, |u| whole.contains_key(&u), |a| &mut a.pages)?;
+                recount_edge(store, edge, &split.cut, &|_| true, &audit, &mut accs)?;
             }
             add_audit(&audit, &|_| true, &mut accs);
             if !pages_of_all {
@@ -374,7 +442,7 @@ pub fn top_readers(
         }
         Some(key) => {
             let Some(sid) = lookup(store, DictKind::Space, key.as_bytes())? else { return Ok(Vec::new()) };
-            space_readers(store, &plan, sid, &pm, users.len() as u32, &audit, &mut accs)?;
+            space_readers(store, &plan, sid, &pm, &audit, &mut accs)?;
             Some(pm.refs_in_space(sid))
         }
     };
@@ -391,7 +459,6 @@ fn space_readers(
     plan: &Plan,
     sid: u32,
     pm: &PageMap,
-    n_users: u32,
     audit: &AuditReads,
     accs: &mut HashMap<u32, Acc>,
 ) -> Result<()> {
@@ -403,15 +470,21 @@ fn space_readers(
         let mut part: HashMap<u32, Acc> = HashMap::new();
         entity_users(store, Entity::Space(sid), mine, &mut part)?;
         for s in mine {
-            index::space_pages_by_user(store, sid, s, &mut part, |a| &mut a.pages)?;
+            index::space_pages_by_user(store, sid, s, &mut part, |_| true, |a| &mut a.pages)?;
         }
         Ok(part)
     });
     absorb(accs, parts)?;
-    let user_major = !plan.edges.is_empty() && index::has_user_major_rows(store)?;
+    // The edges from the day's rows of this space: its readers that day, split.
     for &edge in &plan.edges {
-        let who = edge_users(store, edge, user_major, n_users)?;
-        edge_from_events(store, edge, who.into_iter(), &|r| pm.space(r.page) == sid, audit, accs)?;
+        let day = edge_day(edge);
+        let mut rows = Vec::new();
+        index::readers_in(store, Entity::Space(sid), &day, |_, _, u, c| rows.push((u, c)))?;
+        let split = EdgeSplit::new(edge, rows);
+        split.add_whole(edge, accs);
+        let whole = &split.whole;
+        index::space_pages_by_user(store, sid, &day, accs, |u| whole.contains_key(&u), |a| &mut a.pages)?;
+        recount_edge(store, edge, &split.cut, &|r| pm.space(r.page) == sid, audit, accs)?;
     }
     add_audit(audit, &|p| pm.space(p) == sid, accs);
     Ok(())
@@ -429,7 +502,7 @@ pub fn who_read(store: &Store, window: &Window, target: &Target) -> Result<Vec<R
     let restrict = match target {
         Target::Space(key) => {
             let Some(sid) = lookup(store, DictKind::Space, key.as_bytes())? else { return Ok(Vec::new()) };
-            space_readers(store, &plan, sid, &pm, users.len() as u32, &audit, &mut accs)?;
+            space_readers(store, &plan, sid, &pm, &audit, &mut accs)?;
             Some(pm.refs_in_space(sid))
         }
         Target::Page(_) | Target::Title(..) => {
@@ -450,15 +523,13 @@ pub fn who_read(store: &Store, window: &Window, target: &Target) -> Result<Vec<R
             }
             // Only the page's readers of an edge's day can have reads in the edge.
             for &edge in &plan.edges {
-                let day = edge.0.div_euclid(DAY_MS) as u32;
-                let span = Span { grain: Grain::Day, start: day, end: day + 1 };
-                let mut who = RoaringBitmap::new();
+                let mut rows = Vec::new();
                 for r in &refs {
-                    index::readers_in(store, Entity::Page(r), &span, |_, _, u, _| {
-                        who.insert(u);
-                    })?;
+                    index::readers_in(store, Entity::Page(r), &edge_day(edge), |_, _, u, c| rows.push((u, c)))?;
                 }
-                edge_from_events(store, edge, who.iter(), &|row| refs.contains(row.page), &audit, &mut accs)?;
+                let split = EdgeSplit::new(edge, rows);
+                split.add_whole(edge, &mut accs);
+                recount_edge(store, edge, &split.cut, &|row| refs.contains(row.page), &audit, &mut accs)?;
             }
             add_audit(&audit, &|p| refs.contains(p), &mut accs);
             for a in accs.values_mut() {
@@ -468,4 +539,36 @@ pub fn who_read(store: &Store, window: &Window, target: &Target) -> Result<Vec<R
         }
     };
     Ok(finish(&users, &um, accs, &pm, restrict.as_ref(), By::Events, None).into_iter().map(|(row, _)| row).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(first_s: u64, last_s: u64) -> Counters {
+        Counters { events: 2, bytes: 10, first: first_s * 1000, last: last_s * 1000 }
+    }
+
+    #[test]
+    fn an_edge_recounts_only_the_readers_it_cuts() {
+        let day = 20 * DAY_MS;
+        let noon = day + 12 * 3_600_000;
+        let rows = [
+            (1, read(13 * 3600, 14 * 3600)), // after noon: wholly in [noon, midnight)
+            (2, read(8 * 3600, 11 * 3600)),  // before noon: nothing in it
+            (3, read(11 * 3600, 13 * 3600)), // across noon: recount
+            (4, read(12 * 3600, 12 * 3600)), // at noon exactly: the edge starts there
+            // Two rows (two references of a page), each on one side: together across noon.
+            (5, read(9 * 3600, 9 * 3600)),
+            (5, read(15 * 3600, 15 * 3600)),
+        ];
+        let split = EdgeSplit::new((noon, day + DAY_MS), rows);
+        assert_eq!(split.whole.keys().copied().collect::<std::collections::BTreeSet<_>>(), [1, 4].into());
+        assert_eq!(split.cut, vec![3, 5]);
+        // The end edge `[midnight, noon)`: its last read must be before noon to be held.
+        let split = EdgeSplit::new((day, noon), rows);
+        assert_eq!(split.whole.keys().copied().collect::<std::collections::BTreeSet<_>>(), [2].into());
+        assert_eq!(split.cut, vec![3, 5]);
+        assert_eq!(split.whole[&2], read(8 * 3600, 11 * 3600));
+    }
 }

@@ -330,10 +330,11 @@ pub fn space_pages_by_user<T: Default>(
     space: u32,
     span: &Span,
     accs: &mut HashMap<u32, T>,
+    want: impl Fn(u32) -> bool,
     pages: impl Fn(&mut T) -> &mut RoaringBitmap,
 ) -> Result<()> {
     let (lo, hi) = (entity_key(space, span.grain, span.start), entity_key(space, span.grain, span.end));
-    union_by_user(store, Cf::SpaceUserPages, (&lo, &hi), key_user, accs, |_| true, pages)
+    union_by_user(store, Cf::SpaceUserPages, (&lo, &hi), key_user, accs, want, pages)
 }
 
 /// Every user with a monthly `user_pages` row (whoever read anything), and the union of all
