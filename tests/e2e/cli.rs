@@ -103,6 +103,38 @@ fn formats_table_json_csv() {
     assert_eq!(j["days"][0]["day"], "2026-03-29");
 }
 
+/// `pagetrail ... | head` closes stdout early: every format ends quietly with success.
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let store = d.path().join("store");
+    let logs = d.path().join("logs");
+    // Answers of well over the 8 KiB that stdout buffers, so that writes fail mid-answer.
+    ok(&store, &["gen", "--users", "300", "--days", "2", "--out", logs.to_str().unwrap()]);
+    ok(&store, &["ingest", logs.to_str().unwrap()]);
+    let cases: [(&str, &[&str]); 6] = [
+        ("table", &["events"]),
+        ("json", &["events"]),
+        ("csv", &["events"]),
+        ("ecs", &["events"]),
+        ("json", &["top-readers", "--limit", "1000"]),
+        ("json", &["detect"]),
+    ];
+    for (format, q) in cases {
+        let mut child = std::process::Command::new(pagetrail_tests::bin())
+            .args(["--store", store.to_str().unwrap(), "--format", format])
+            .args(q)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before the process has opened the store, let alone written.
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!((o.status.code(), stderr(&o)), (Some(0), String::new()), "{format} {q:?}");
+    }
+}
+
 /// Ingest shows one progress bar with an ETA over the inputs' total size (on a terminal).
 #[test]
 fn ingest_shows_one_bar_over_the_total_size() {

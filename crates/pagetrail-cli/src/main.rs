@@ -30,9 +30,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             // `pagetrail events | head` closes the pipe: that is success, not an error.
-            if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            }) {
+            if e.chain().any(is_broken_pipe) {
                 return ExitCode::SUCCESS;
             }
             let msg = e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
@@ -40,4 +38,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether an error is a closed stdout, as an IO error or inside JSON's writer error.
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let pipe = std::io::ErrorKind::BrokenPipe;
+    e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == pipe)
+        || e.downcast_ref::<serde_json::Error>().is_some_and(|j| j.io_error_kind() == Some(pipe))
 }

@@ -115,11 +115,19 @@ impl Table {
 pub fn csv(out: &mut dyn Write, headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> io::Result<()> {
     let terminal = io::stdout().is_terminal();
     let mut w = ::csv::Writer::from_writer(out);
-    w.write_record(headers).map_err(io::Error::other)?;
+    w.write_record(headers).map_err(csv_io)?;
     for r in rows {
-        w.write_record(r.iter().map(|c| csv_cell(c, terminal).into_owned())).map_err(io::Error::other)?;
+        w.write_record(r.iter().map(|c| csv_cell(c, terminal).into_owned())).map_err(csv_io)?;
     }
     w.flush()
+}
+
+/// A CSV writer's error as the IO error it wraps, so that a closed pipe stays one.
+fn csv_io(e: ::csv::Error) -> io::Error {
+    match e.into_kind() {
+        ::csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
 }
 
 /// One CSV cell made safe to open in a spreadsheet (OWASP "CSV injection"): a cell that begins
