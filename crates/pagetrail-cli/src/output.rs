@@ -122,12 +122,13 @@ pub fn csv(out: &mut dyn Write, headers: &[&str], rows: impl IntoIterator<Item =
     w.flush()
 }
 
-/// A CSV writer's error as the IO error it wraps, so that a closed pipe stays one.
+/// A CSV writer's error as an IO error of the kind it wraps, so that a closed pipe stays one.
 fn csv_io(e: ::csv::Error) -> io::Error {
-    match e.into_kind() {
-        ::csv::ErrorKind::Io(e) => e,
-        other => io::Error::other(format!("{other:?}")),
-    }
+    let kind = match e.kind() {
+        ::csv::ErrorKind::Io(io) => io.kind(),
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, e)
 }
 
 /// One CSV cell made safe to open in a spreadsheet (OWASP "CSV injection"): a cell that begins

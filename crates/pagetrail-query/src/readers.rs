@@ -118,7 +118,7 @@ fn entity_users(store: &Store, e: Entity, spans: &[Span], accs: &mut HashMap<u32
 /// pages stand for the edge), not at all (nothing to add), or cut (recounted from raw events).
 /// Most of a day's readers fall in the first two: only those reading across the edge's
 /// boundary need their events read.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 struct EdgeSplit {
     whole: HashMap<u32, Counters>,
     /// Sorted, so the recount reads `events` in key order.
@@ -414,13 +414,15 @@ pub fn top_readers(
                 absorb(&mut accs, parts)?;
             }
             absorb(&mut accs, by_period(store, &spans, pages_of_all))?;
-            // The partial days at the window's ends, from raw events of that day's readers
-            // (thousands of users on a large store), on both cores.
+            // The partial days at the window's ends: the day's rows for its readers wholly
+            // inside, raw events for those reading across the boundary.
             for &edge in &plan.edges {
                 let split = edge_split(store, edge, user_major, n)?;
                 split.add_whole(edge, &mut accs);
                 let whole = &split.whole;
-                index::pages_in(store, &edge_day(edge), &mut accs, |u| whole.contains_key(&u), |a| &mut a.pages)?;
+                if !whole.is_empty() {
+                    index::pages_in(store, &edge_day(edge), &mut accs, |u| whole.contains_key(&u), |a| &mut a.pages)?;
+                }
                 recount_edge(store, edge, &split.cut, &|_| true, &audit, &mut accs)?;
             }
             add_audit(&audit, &|_| true, &mut accs);
@@ -483,7 +485,9 @@ fn space_readers(
         let split = EdgeSplit::new(edge, rows);
         split.add_whole(edge, accs);
         let whole = &split.whole;
-        index::space_pages_by_user(store, sid, &day, accs, |u| whole.contains_key(&u), |a| &mut a.pages)?;
+        if !whole.is_empty() {
+            index::space_pages_by_user(store, sid, &day, accs, |u| whole.contains_key(&u), |a| &mut a.pages)?;
+        }
         recount_edge(store, edge, &split.cut, &|r| pm.space(r.page) == sid, audit, accs)?;
     }
     add_audit(audit, &|p| pm.space(p) == sid, accs);
