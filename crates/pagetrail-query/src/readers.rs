@@ -1,6 +1,8 @@
 //! `top-readers` and `who-read`: per-user read totals over a window, from the indexes.
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use pagetrail_core::time::{month_start_day, DAY_MS};
 use pagetrail_core::{is_read, PageRef};
@@ -123,6 +125,8 @@ struct EdgeSplit {
     whole: HashMap<u32, Counters>,
     /// Sorted, so the recount reads `events` in key order.
     cut: Vec<u32>,
+    /// The cut readers' whole-day counters: the most the edge can add to each.
+    cut_day: HashMap<u32, Counters>,
 }
 
 impl EdgeSplit {
@@ -142,6 +146,7 @@ impl EdgeSplit {
                 split.whole.insert(u, c);
             } else if last >= from && first < to {
                 split.cut.push(u);
+                split.cut_day.insert(u, c);
             }
         }
         split.cut.sort_unstable();
@@ -151,7 +156,7 @@ impl EdgeSplit {
     /// Every user to recount: all of them while rows of formats 3 and 4 that lead with the
     /// user remain (the period-major day rows do not show those).
     fn everyone(n_users: u32) -> EdgeSplit {
-        EdgeSplit { whole: HashMap::new(), cut: (1..=n_users).collect() }
+        EdgeSplit { whole: HashMap::new(), cut: (1..=n_users).collect(), cut_day: HashMap::new() }
     }
 
     /// Adds the wholly held readers' day counters; their pages come from the caller's day rows.
@@ -218,6 +223,123 @@ fn edge_split(store: &Store, edge: (i64, i64), user_major: bool, n_users: u32) -
     let mut rows = Vec::new();
     index::counters_in(store, &edge_day(edge), |u, _, _, c| rows.push((u, c)))?;
     Ok(EdgeSplit::new(edge, rows))
+}
+
+/// The users cut by `splits` (edges of a window) whose recount could change the first
+/// `limit` rows of `top-readers`. Each person's total lies between what `accs` holds already
+/// (everything but the cut edges: the lower bound) and that plus the whole days the edges cut
+/// (the upper bound). At least `limit` people reach the `limit`-th highest lower bound, so
+/// a person whose upper bound stays below it ranks after them whatever the edges add.
+fn worth_recounting(
+    store: &Store,
+    splits: &[((i64, i64), EdgeSplit)],
+    accs: &HashMap<u32, Acc>,
+    um: &UserMap,
+    pm: &PageMap,
+    by: By,
+    limit: usize,
+) -> Result<HashSet<u32>> {
+    // Every user a day row does not bound (rows that lead with the user remain) is recounted.
+    let mut worth: HashSet<u32> = HashSet::new();
+    let mut upper: HashMap<u32, Acc> = HashMap::new();
+    for (_, split) in splits {
+        for &u in &split.cut {
+            match split.cut_day.get(&u) {
+                Some(c) => upper.entry(u).or_default().counters(c, 0),
+                None => _ = worth.insert(u),
+            }
+        }
+    }
+    if upper.is_empty() || limit == 0 {
+        return Ok(worth);
+    }
+    if by == By::Pages {
+        for (edge, split) in splits {
+            let day = &split.cut_day;
+            index::pages_in(store, &edge_day(*edge), &mut upper, |u| day.contains_key(&u), |a| &mut a.pages)?;
+        }
+    }
+    // People as `finish` ranks them: a user key or account id counts as its person.
+    let mut people: HashMap<u32, Vec<u32>> = HashMap::new();
+    for (&u, a) in accs {
+        if a.events > 0 {
+            people.entry(um.canon(u)).or_default().push(u);
+        }
+    }
+    for &u in upper.keys() {
+        people.entry(um.canon(u)).or_default().push(u);
+    }
+    // Each person's totals so far (the lower bound) and what its cut days could add. Distinct
+    // pages, the dear part, are counted only where the ranking needs them: never more than
+    // the page references held.
+    struct Person<'a> {
+        events: u64,
+        bytes: u64,
+        pages: Cow<'a, RoaringBitmap>,
+        distinct: Option<u64>,
+        /// Events, bytes and at most how many pages the cut days add; `None` if not cut.
+        more: Option<(u64, u64, u64)>,
+        ids: Vec<u32>,
+    }
+    let mut folks: Vec<Person> = Vec::with_capacity(people.len());
+    for (_, mut ids) in people {
+        ids.sort_unstable();
+        ids.dedup();
+        let (mut events, mut bytes) = (0, 0);
+        for a in ids.iter().filter_map(|u| accs.get(u)) {
+            (events, bytes) = (events + a.events, bytes + a.bytes);
+        }
+        // A union only for a person of several ids (rare).
+        let pages = match ids.as_slice() {
+            [u] => accs.get(u).map_or(Cow::Owned(RoaringBitmap::new()), |a| Cow::Borrowed(&a.pages)),
+            _ => Cow::Owned(ids.iter().filter_map(|u| accs.get(u)).fold(RoaringBitmap::new(), |b, a| b | &a.pages)),
+        };
+        let more = ids.iter().any(|u| upper.contains_key(u)).then(|| {
+            // A page reference of a cut day not held yet adds at most one page (overlaps
+            // count twice: still a bound).
+            ids.iter().filter_map(|u| upper.get(u)).fold((0, 0, 0), |(e, b, p), a| {
+                (e + a.events, b + a.bytes, p + a.pages.len() - a.pages.intersection_len(&pages))
+            })
+        });
+        folks.push(Person { events, bytes, pages, distinct: None, more, ids });
+    }
+    let distinct = |p: &mut Person| *p.distinct.get_or_insert_with(|| pm.distinct(&p.pages));
+    // The `limit`-th highest lower bound, by pages in falling order of references held, until
+    // no one left can reach it.
+    if by == By::Pages {
+        folks.sort_unstable_by_key(|p| Reverse(p.pages.len()));
+    }
+    let mut best: BinaryHeap<Reverse<u64>> = BinaryHeap::new();
+    for p in folks.iter_mut().filter(|p| p.events > 0) {
+        let key = match by {
+            By::Pages => {
+                if best.len() == limit && best.peek().is_some_and(|m| m.0 >= p.pages.len()) {
+                    break;
+                }
+                distinct(p)
+            }
+            _ => by.key(p.events, p.bytes, 0),
+        };
+        if best.len() < limit {
+            best.push(Reverse(key));
+        } else if best.peek().is_some_and(|m| m.0 < key) {
+            best.pop();
+            best.push(Reverse(key));
+        }
+    }
+    let bar = if best.len() < limit { 0 } else { best.peek().map_or(0, |m| m.0) };
+    for p in &mut folks {
+        let Some((e, b, more_pages)) = p.more else { continue };
+        let most = match by {
+            By::Pages if p.pages.len() + more_pages < bar => continue,
+            By::Pages => distinct(p) + more_pages,
+            _ => by.key(p.events + e, p.bytes + b, 0),
+        };
+        if most >= bar {
+            worth.extend(p.ids.iter().copied().filter(|u| upper.contains_key(u)));
+        }
+    }
+    Ok(worth)
 }
 
 /// Adds the audit downloads that count (no access-log twin) and that `keep` accepts.
@@ -415,7 +537,8 @@ pub fn top_readers(
             }
             absorb(&mut accs, by_period(store, &spans, pages_of_all))?;
             // The partial days at the window's ends: the day's rows for its readers wholly
-            // inside, raw events for those reading across the boundary.
+            // inside, raw events for those reading across the boundary who could still rank.
+            let mut splits = Vec::with_capacity(plan.edges.len());
             for &edge in &plan.edges {
                 let split = edge_split(store, edge, user_major, n)?;
                 split.add_whole(edge, &mut accs);
@@ -423,9 +546,14 @@ pub fn top_readers(
                 if !whole.is_empty() {
                     index::pages_in(store, &edge_day(edge), &mut accs, |u| whole.contains_key(&u), |a| &mut a.pages)?;
                 }
-                recount_edge(store, edge, &split.cut, &|_| true, &audit, &mut accs)?;
+                splits.push((edge, split));
             }
             add_audit(&audit, &|_| true, &mut accs);
+            let worth = worth_recounting(store, &splits, &accs, &um, &pm, by, limit)?;
+            for (edge, split) in &splits {
+                let cut: Vec<u32> = split.cut.iter().copied().filter(|u| worth.contains(u)).collect();
+                recount_edge(store, *edge, &cut, &|_| true, &audit, &mut accs)?;
+            }
             if !pages_of_all {
                 let kept = top_people(&users, &um, &accs, by, limit);
                 accs.retain(|u, _| kept.contains(&um.canon(*u)));
