@@ -469,10 +469,16 @@ def day_fmt(d, col):
     return f"strftime({col}, '%Y-%m-%d')" if d == "duck" else f"formatDateTime({col}, '%Y-%m-%d', 'UTC')"
 
 
+def rfc3339(t):
+    """A window bound as pagetrail takes it: a day, or a UTC time."""
+    return t.replace(" ", "T") + "Z" if " " in t else t
+
+
 def window(d, a, b):
     if d == "duck":
         return f"ts >= TIMESTAMP '{a}' AND ts < TIMESTAMP '{b}'"
-    return f"ts >= toDateTime('{a} 00:00:00', 'UTC') AND ts < toDateTime('{b} 00:00:00', 'UTC')"
+    a, b = (t if " " in t else f"{t} 00:00:00" for t in (a, b))
+    return f"ts >= toDateTime('{a}', 'UTC') AND ts < toDateTime('{b}', 'UTC')"
 
 
 def q_top(d, a, b, by, space=None):
@@ -687,6 +693,8 @@ def main():
     end = last + dt.timedelta(days=1)
     ago = lambda n: str(end - dt.timedelta(days=n))  # noqa: E731
     whole, week, month, days3 = (str(first), str(end)), (ago(7), str(end)), (ago(30), str(end)), (ago(3), str(end))
+    # As `--last 30d` asks at noon: both ends inside a day.
+    noon = (f"{ago(31)} 12:00:00", f"{last} 12:00:00")
     page = args.page or con.execute("""SELECT page_id FROM events WHERE is_read AND page_id IS NOT NULL
         GROUP BY page_id ORDER BY count(*) DESC, page_id LIMIT 1""").fetchone()[0]
     space = args.space or con.execute(f"""SELECT space FROM events WHERE is_read AND space IS NOT NULL
@@ -697,11 +705,13 @@ def main():
     log(f"windows end {end}; page {page}, space {space}, user {user}")
 
     def win(w):
-        return ["--from", w[0], "--to", w[1]]
+        return ["--from", rfc3339(w[0]), "--to", rfc3339(w[1])]
 
     questions = [
         (f"top-readers --by pages, {args.days} days", ["top-readers", "--by", "pages"] + win(whole),
          lambda d: q_top(d, *whole, "pages"), shape_top),
+        ("top-readers --by pages, 30 days noon to noon", ["top-readers", "--by", "pages"] + win(noon),
+         lambda d: q_top(d, *noon, "pages"), shape_top),
         ("top-readers --by bytes, 7 days", ["top-readers", "--by", "bytes"] + win(week),
          lambda d: q_top(d, *week, "bytes"), shape_top),
         (f"top-readers --space {space}, 30 days", ["top-readers", "--space", space] + win(month),
