@@ -321,11 +321,20 @@ fn check_case(
         let from = T0 + a * 60_000;
         wins.push(Window { from_ms: Some(from), to_ms: Some(from + len * 60_000) });
     }
+    // Windows that nearly fill the months they touch, where top-readers by pages ranks from
+    // month bounds: ragged ends, midnights, three months.
+    let hour = 3_600_000;
+    for (from, to) in
+        [(13 * hour, 29 * DAY_MS + 11 * hour), (DAY_MS, 57 * DAY_MS), (2 * DAY_MS + 6 * hour, 68 * DAY_MS + 20 * hour)]
+    {
+        wins.push(Window { from_ms: Some(T0 + from), to_ms: Some(T0 + to) });
+    }
     for w in &wins {
         let all = rows(&t, w, |_| true);
         for (by, key) in [(By::Pages, 0), (By::Events, 1), (By::Bytes, 2)] {
-            // A short limit too: by events or bytes, only the readers kept get their pages.
-            for limit in [3, 1000] {
+            // Short limits too: by events or bytes, only the readers kept get their pages; by
+            // pages, a limit below half the users ranks from month bounds.
+            for limit in [1, 3, 1000] {
                 let got = top_readers(&top, w, None, by, limit).unwrap();
                 let mut want = ranked(all.clone(), |r| [r.distinct_pages, r.events, r.bytes][key]);
                 want.truncate(limit);

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
-use pagetrail_core::time::{month_start_day, DAY_MS};
+use pagetrail_core::time::{month_of_day, month_start_day, DAY_MS};
 use pagetrail_core::{is_read, PageRef};
 use pagetrail_index::keys::{plan, Grain, Span};
 use pagetrail_index::Counters;
@@ -342,9 +342,10 @@ fn worth_recounting(
     Ok(worth)
 }
 
-/// Adds the audit downloads that count (no access-log twin) and that `keep` accepts.
-fn add_audit(audit: &AuditReads, keep: &dyn Fn(u32) -> bool, accs: &mut HashMap<u32, Acc>) {
-    for d in audit.counted.iter().filter(|d| keep(d.page)) {
+/// Adds the audit downloads that count (no access-log twin) and that `keep(user, page)`
+/// accepts.
+fn add_audit(audit: &AuditReads, keep: &dyn Fn(u32, u32) -> bool, accs: &mut HashMap<u32, Acc>) {
+    for d in audit.counted.iter().filter(|d| keep(d.user, d.page)) {
         let a = accs.entry(d.user).or_default();
         a.counters(&Counters::one(d.bytes, 0), d.ts_ms);
         a.pages.insert(d.page);
@@ -513,61 +514,18 @@ pub fn top_readers(
     let mut accs: HashMap<u32, Acc> = HashMap::new();
     let restrict = match space {
         None => {
-            // Ranked by events or bytes, only the readers kept need their page sets, the larger
-            // part of the index: read them after ranking on the counters.
-            let pages_of_all = by == By::Pages;
-            let n = users.len() as u32;
-            // Rows of formats 3 and 4 that no writer has moved yet lead with the user.
-            let user_major = index::has_user_major_rows(store)?;
-            if user_major {
-                let parts = in_parallel(n, |range| {
-                    let mut cur = UserCursors::new(store);
-                    let mut out = Vec::new();
-                    for i in range {
-                        let u = i + 1; // user ids start at 1
-                        let mut a = Acc::default();
-                        user_from_index(store, &mut cur, u, &spans, &mut a, true, pages_of_all)?;
-                        if a.events > 0 {
-                            out.push((u, a));
-                        }
-                    }
-                    Ok(out)
-                });
-                absorb(&mut accs, parts)?;
-            }
-            absorb(&mut accs, by_period(store, &spans, pages_of_all))?;
-            // The partial days at the window's ends: the day's rows for its readers wholly
-            // inside, raw events for those reading across the boundary who could still rank.
-            let mut splits = Vec::with_capacity(plan.edges.len());
-            for &edge in &plan.edges {
-                let split = edge_split(store, edge, user_major, n)?;
-                split.add_whole(edge, &mut accs);
-                let whole = &split.whole;
-                if !whole.is_empty() {
-                    index::pages_in(store, &edge_day(edge), &mut accs, |u| whole.contains_key(&u), |a| &mut a.pages)?;
-                }
-                splits.push((edge, split));
-            }
-            add_audit(&audit, &|_| true, &mut accs);
-            let worth = worth_recounting(store, &splits, &accs, &um, &pm, by, limit)?;
-            for (edge, split) in &splits {
-                let cut: Vec<u32> = split.cut.iter().copied().filter(|u| worth.contains(u)).collect();
-                recount_edge(store, *edge, &cut, &|_| true, &audit, &mut accs)?;
-            }
-            if !pages_of_all {
-                let kept = top_people(&users, &um, &accs, by, limit);
-                accs.retain(|u, _| kept.contains(&um.canon(*u)));
-                if user_major {
-                    let mut cur = UserCursors::new(store);
-                    for (&u, a) in accs.iter_mut() {
-                        user_from_index(store, &mut cur, u, &spans, a, false, true)?;
-                    }
-                }
-                let want: HashSet<u32> = accs.keys().copied().collect();
-                for s in &spans {
-                    index::pages_in(store, s, &mut accs, |u| want.contains(&u), |a| &mut a.pages)?;
-                }
-            }
+            accs = all_readers(
+                store,
+                &plan,
+                &spans,
+                &audit,
+                &users,
+                &um,
+                &pm,
+                by,
+                limit,
+                (totals.first_ms, totals.last_ms),
+            )?;
             None
         }
         Some(key) => {
@@ -581,6 +539,218 @@ pub fn top_readers(
         .into_iter()
         .map(|(row, pages)| ReaderRow { distinct_spaces: Some(pm.distinct_spaces(&pages)), ..row })
         .collect())
+}
+
+/// The months a window touches, when ranking by pages is cheaper from them (see
+/// [`from_month_bounds`]): the window has days to read one by one, fills at least four
+/// fifths of the stored days of those months (so the bounds are tight), and asks for fewer
+/// rows than half the users (beyond that, bounds rule out too few to pay for themselves).
+fn months_cover(
+    plan: &Plan,
+    spans: &[Span],
+    (first_ms, last_ms): (i64, i64),
+    n_users: u32,
+    limit: usize,
+) -> Option<Span> {
+    let by_day = !plan.edges.is_empty() || spans.iter().any(|s| s.grain == Grain::Day);
+    if !by_day || limit.saturating_mul(2) >= n_users as usize {
+        return None;
+    }
+    let (m0, m1) =
+        (month_of_day(plan.from_ms.div_euclid(DAY_MS)), month_of_day((plan.to_ms - 1).div_euclid(DAY_MS)) + 1);
+    let stored = (first_ms.div_euclid(DAY_MS) * DAY_MS, (last_ms.div_euclid(DAY_MS) + 1) * DAY_MS);
+    let cover_ms = (month_start_day(m1) * DAY_MS).min(stored.1) - (month_start_day(m0) * DAY_MS).max(stored.0);
+    ((plan.to_ms - plan.from_ms) * 5 >= cover_ms * 4).then_some(Span {
+        grain: Grain::Month,
+        start: m0 as u32,
+        end: m1 as u32,
+    })
+}
+
+/// `top-readers --by pages` from bounds: a month's page set holds every day's of that
+/// month, so the months `cover` touches give each person at most as many pages as the window
+/// holds. People are read exactly, day by day, from the highest bound down, until no one
+/// left has a bound reaching the `limit`-th highest exact count: they rank after `limit`
+/// people whatever their days hold. A window that fills its months has tight bounds, and
+/// only a few people beyond `limit` are read.
+#[allow(clippy::too_many_arguments)]
+fn from_month_bounds(
+    store: &Store,
+    plan: &Plan,
+    spans: &[Span],
+    cover: Span,
+    audit: &AuditReads,
+    um: &UserMap,
+    pm: &PageMap,
+    n_users: u32,
+    limit: usize,
+) -> Result<HashMap<u32, Acc>> {
+    let mut upper: HashMap<u32, Acc> = HashMap::new();
+    absorb(&mut upper, by_period(store, &[cover], true))?;
+    add_audit(audit, &|_, _| true, &mut upper);
+    let mut people: HashMap<u32, Vec<u32>> = HashMap::new();
+    for &u in upper.keys() {
+        people.entry(um.canon(u)).or_default().push(u);
+    }
+    let pages_of = |ids: &[u32], accs: &HashMap<u32, Acc>| match ids {
+        [u] => accs.get(u).map_or(0, |a| pm.distinct(&a.pages)),
+        _ => pm.distinct(&ids.iter().filter_map(|u| accs.get(u)).fold(RoaringBitmap::new(), |b, a| b | &a.pages)),
+    };
+    let mut bounded: Vec<(u64, Vec<u32>)> = people.into_values().map(|ids| (pages_of(&ids, &upper), ids)).collect();
+    bounded.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    drop(upper);
+    let splits: Vec<((i64, i64), EdgeSplit)> =
+        plan.edges.iter().map(|&e| edge_split(store, e, false, 0).map(|s| (e, s))).collect::<Result<_>>()?;
+    let (mut exact, mut read, mut want) = (HashMap::new(), 0, limit.min(bounded.len()));
+    loop {
+        let mut ids: Vec<u32> = bounded[read..want].iter().flat_map(|(_, ids)| ids.iter().copied()).collect();
+        ids.sort_unstable();
+        exact_of(store, spans, &splits, &ids, n_users, audit, &mut exact)?;
+        read = want;
+        // The `limit`-th highest exact count among those read (0 while fewer have read).
+        let mut counts: Vec<u64> = bounded[..read].iter().map(|(_, ids)| pages_of(ids, &exact)).collect();
+        let bar = match counts.len().checked_sub(limit) {
+            Some(i) if limit > 0 => *counts.select_nth_unstable(i).1,
+            _ => 0,
+        };
+        want = read + bounded[read..].iter().take_while(|(b, _)| *b >= bar && *b > 0).count();
+        if want == read {
+            return Ok(exact);
+        }
+    }
+}
+
+/// The exact totals of `users` (ascending) over the window into `accs`: their rows of each
+/// span and edge day read one by one, and every edge they read across recounted.
+fn exact_of(
+    store: &Store,
+    spans: &[Span],
+    splits: &[((i64, i64), EdgeSplit)],
+    users: &[u32],
+    n_users: u32,
+    audit: &AuditReads,
+    accs: &mut HashMap<u32, Acc>,
+) -> Result<()> {
+    let mine: HashSet<u32> = users.iter().copied().collect();
+    // A seek per row costs about what reading a dozen rows in order does.
+    let seek = users.len() * 16 <= n_users as usize;
+    let order = alternate_periods(spans);
+    let parts = in_parallel_over(&order, |periods| {
+        let mut part: HashMap<u32, Acc> = HashMap::new();
+        let mut add = |u, g, p, c: Counters| part.entry(u).or_default().counters(&c, period_start_ms(g, p));
+        for s in periods {
+            if seek {
+                index::counters_of(store, s, users, &mut add)?;
+            } else {
+                index::counters_in(store, s, |u, g, p, c| {
+                    if mine.contains(&u) {
+                        add(u, g, p, c)
+                    }
+                })?;
+            }
+        }
+        for s in periods {
+            if seek {
+                index::pages_of(store, s, users, &mut part, |a| &mut a.pages)?;
+            } else {
+                index::pages_in(store, s, &mut part, |u| mine.contains(&u), |a| &mut a.pages)?;
+            }
+        }
+        Ok(part)
+    });
+    absorb(accs, parts)?;
+    for (edge, split) in splits {
+        let day_ms = edge.0.div_euclid(DAY_MS) * DAY_MS;
+        let mut whole: Vec<u32> = split.whole.keys().copied().filter(|u| mine.contains(u)).collect();
+        whole.sort_unstable();
+        for u in &whole {
+            accs.entry(*u).or_default().counters(&split.whole[u], day_ms);
+        }
+        index::pages_of(store, &edge_day(*edge), &whole, accs, |a| &mut a.pages)?;
+        let cut: Vec<u32> = split.cut.iter().copied().filter(|u| mine.contains(u)).collect();
+        recount_edge(store, *edge, &cut, &|_| true, audit, accs)?;
+    }
+    add_audit(audit, &|u, _| mine.contains(&u), accs);
+    Ok(())
+}
+
+/// Every reader's totals over the window for `top-readers` without a space: exact for every
+/// reader who can rank by `by` among the first `limit` (others may hold less, or be missing).
+#[allow(clippy::too_many_arguments)]
+fn all_readers(
+    store: &Store,
+    plan: &Plan,
+    spans: &[Span],
+    audit: &AuditReads,
+    users: &Dict,
+    um: &UserMap,
+    pm: &PageMap,
+    by: By,
+    limit: usize,
+    stored: (i64, i64),
+) -> Result<HashMap<u32, Acc>> {
+    let mut accs: HashMap<u32, Acc> = HashMap::new();
+    // Ranked by events or bytes, only the readers kept need their page sets, the larger
+    // part of the index: read them after ranking on the counters.
+    let pages_of_all = by == By::Pages;
+    let n = users.len() as u32;
+    // Rows of formats 3 and 4 that no writer has moved yet lead with the user.
+    let user_major = index::has_user_major_rows(store)?;
+    if by == By::Pages && !user_major {
+        if let Some(cover) = months_cover(plan, spans, stored, n, limit) {
+            return from_month_bounds(store, plan, spans, cover, audit, um, pm, n, limit);
+        }
+    }
+    if user_major {
+        let parts = in_parallel(n, |range| {
+            let mut cur = UserCursors::new(store);
+            let mut out = Vec::new();
+            for i in range {
+                let u = i + 1; // user ids start at 1
+                let mut a = Acc::default();
+                user_from_index(store, &mut cur, u, spans, &mut a, true, pages_of_all)?;
+                if a.events > 0 {
+                    out.push((u, a));
+                }
+            }
+            Ok(out)
+        });
+        absorb(&mut accs, parts)?;
+    }
+    absorb(&mut accs, by_period(store, spans, pages_of_all))?;
+    // The partial days at the window's ends: the day's rows for its readers wholly
+    // inside, raw events for those reading across the boundary who could still rank.
+    let mut splits = Vec::with_capacity(plan.edges.len());
+    for &edge in &plan.edges {
+        let split = edge_split(store, edge, user_major, n)?;
+        split.add_whole(edge, &mut accs);
+        let whole = &split.whole;
+        if !whole.is_empty() {
+            index::pages_in(store, &edge_day(edge), &mut accs, |u| whole.contains_key(&u), |a| &mut a.pages)?;
+        }
+        splits.push((edge, split));
+    }
+    add_audit(audit, &|_, _| true, &mut accs);
+    let worth = worth_recounting(store, &splits, &accs, um, pm, by, limit)?;
+    for (edge, split) in &splits {
+        let cut: Vec<u32> = split.cut.iter().copied().filter(|u| worth.contains(u)).collect();
+        recount_edge(store, *edge, &cut, &|_| true, audit, &mut accs)?;
+    }
+    if !pages_of_all {
+        let kept = top_people(users, um, &accs, by, limit);
+        accs.retain(|u, _| kept.contains(&um.canon(*u)));
+        if user_major {
+            let mut cur = UserCursors::new(store);
+            for (&u, a) in accs.iter_mut() {
+                user_from_index(store, &mut cur, u, spans, a, false, true)?;
+            }
+        }
+        let want: HashSet<u32> = accs.keys().copied().collect();
+        for s in spans {
+            index::pages_in(store, s, &mut accs, |u| want.contains(&u), |a| &mut a.pages)?;
+        }
+    }
+    Ok(accs)
 }
 
 /// Readers of a space: counters from `space_users`, pages from each reader's `user_pages`.
@@ -618,7 +788,7 @@ fn space_readers(
         }
         recount_edge(store, edge, &split.cut, &|r| pm.space(r.page) == sid, audit, accs)?;
     }
-    add_audit(audit, &|p| pm.space(p) == sid, accs);
+    add_audit(audit, &|_, p| pm.space(p) == sid, accs);
     Ok(())
 }
 
@@ -663,7 +833,7 @@ pub fn who_read(store: &Store, window: &Window, target: &Target) -> Result<Vec<R
                 split.add_whole(edge, &mut accs);
                 recount_edge(store, edge, &split.cut, &|row| refs.contains(row.page), &audit, &mut accs)?;
             }
-            add_audit(&audit, &|p| refs.contains(p), &mut accs);
+            add_audit(&audit, &|_, p| refs.contains(p), &mut accs);
             for a in accs.values_mut() {
                 a.pages = refs.clone();
             }

@@ -234,6 +234,64 @@ pub fn pages_in<T: Default>(
     union_by_user(store, Cf::UserPages, (&lo, &hi), user, accs, want, pages)
 }
 
+/// Calls `f(user, grain, period, counters)` for the period-major `user_days` rows of `users`
+/// (ascending) in `span`, one seek per user and period: for a few users among thousands,
+/// where [`counters_in`] would read every user's rows.
+pub fn counters_of(store: &Store, span: &Span, users: &[u32], f: impl FnMut(u32, Grain, u32, Counters)) -> Result<()> {
+    let mut bad = false;
+    rows_of(store, Cf::UserDays, span, users, counter_rows(&mut bad, f))?;
+    if bad {
+        return Err(store.corrupt("user_days row"));
+    }
+    Ok(())
+}
+
+/// Unions the period-major `user_pages` rows of `users` (ascending) in `span` into
+/// `pages(accs[user])`, one seek per user and period (as [`counters_of`]).
+pub fn pages_of<T: Default>(
+    store: &Store,
+    span: &Span,
+    users: &[u32],
+    accs: &mut HashMap<u32, T>,
+    pages: impl Fn(&mut T) -> &mut RoaringBitmap,
+) -> Result<()> {
+    let mut bad = false;
+    rows_of(store, Cf::UserPages, span, users, |k, v| {
+        match parse(k) {
+            Some((u, _, _)) => bad |= bitmap::union_into(pages(accs.entry(u).or_default()), v).is_err(),
+            None => bad = true,
+        }
+        !bad
+    })?;
+    if bad {
+        return Err(store.corrupt("user_pages row"));
+    }
+    Ok(())
+}
+
+/// Visits the period-major row of each of `users` (ascending) in each period of `span`, if
+/// it has one, seeking one cursor forward; `f` returns `false` to stop.
+fn rows_of(store: &Store, cf: Cf, span: &Span, users: &[u32], mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+    let mut cur = store.cursor(cf);
+    for p in span.start..span.end {
+        for &u in users {
+            let key = period_key(span.grain, p, u);
+            // The only key in `key..key ‖ 0` is `key` itself.
+            let mut end = [0u8; 10];
+            end[..9].copy_from_slice(&key);
+            let mut go = true;
+            cur.visit(&key, &end, |k, v| {
+                go = f(k, v);
+                go
+            })?;
+            if !go {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Unions the page sets of `cf` with keys in `lo..hi` into `pages(accs[user])`, for each user
 /// (`user_of` the key) that `want` accepts.
 fn union_by_user<T: Default>(
@@ -492,4 +550,51 @@ pub fn remove_users(store: &Store, batch: &mut Batch<'_>, ids: &BTreeSet<u32>) -
         true
     })?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The seeks of `counters_of` and `pages_of` find exactly the rows the scans give the
+    /// same users, with users and periods that have no row among them.
+    #[test]
+    fn a_few_users_read_by_seeks_equal_the_scans() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::open_writer(&d.path().join("s")).unwrap();
+        let mut ops = Operands::default();
+        for user in [1u32, 2, 5, 9, 300, u32::MAX] {
+            for day in 100..110u32 {
+                if (u64::from(user) + u64::from(day)).is_multiple_of(3) {
+                    continue; // no row that day
+                }
+                let c = Counters::one(u64::from(user % 7 + day), u64::from(day) * 1000);
+                ops.user_counters(user, Grain::Day, day, &c);
+                let set: RoaringBitmap = (0..(user % 40 + day % 5)).map(|i| i * 3 + day).collect();
+                ops.user_pages(user, Grain::Day, day, &set);
+            }
+        }
+        let mut batch = store.batch();
+        ops.write(&mut batch);
+        store.commit(batch).unwrap();
+        let span = Span { grain: Grain::Day, start: 99, end: 108 };
+        for few in [vec![], vec![2u32], vec![1, 3, 9, u32::MAX], vec![1, 2, 5, 9, 300, u32::MAX]] {
+            let (mut seek, mut scan) = (Vec::new(), Vec::new());
+            counters_of(&store, &span, &few, |u, g, p, c| seek.push((u, g, p, c))).unwrap();
+            counters_in(&store, &span, |u, g, p, c| {
+                if few.contains(&u) {
+                    scan.push((u, g, p, c));
+                }
+            })
+            .unwrap();
+            seek.sort_by_key(|r| (r.0, r.2));
+            scan.sort_by_key(|r| (r.0, r.2));
+            assert_eq!(seek, scan, "{few:?}");
+            assert_eq!(seek.is_empty(), few.iter().all(|u| *u == 3) || few.is_empty());
+            let (mut a, mut b): (HashMap<u32, RoaringBitmap>, HashMap<u32, RoaringBitmap>) = Default::default();
+            pages_of(&store, &span, &few, &mut a, |s| s).unwrap();
+            pages_in(&store, &span, &mut b, |u| few.contains(&u), |s| s).unwrap();
+            assert_eq!(a, b, "{few:?}");
+        }
+    }
 }
