@@ -421,3 +421,33 @@ proptest! {
         check_case(evs, splits, batch, catalog_at, windows, pipelined);
     }
 }
+
+/// `top-readers` with a short limit over windows whose edges cut most readers (it then
+/// recounts the cut people who could rank a batch at a time, those who could gain most
+/// first) answers as the same question without a limit, cut to it: on a site with enough
+/// readers for several batches.
+#[test]
+fn short_limits_over_cut_windows_equal_the_unlimited_answer() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = pagetrail_gen::GenConfig { users: 300, days: 4, seed: 5, ..Default::default() };
+    let (files, _) = pagetrail_gen::generate_files(&cfg, &d.path().join("logs")).unwrap();
+    let store = Store::open_writer(&d.path().join("store")).unwrap();
+    let mut ing = Ingester::new(&store, IngestOptions::default()).unwrap();
+    for f in files {
+        ing.ingest(&Source::File(f), &mut |_| {}).unwrap();
+    }
+    ing.finish().unwrap();
+    let hour = 3_600_000;
+    let day0 = 1_773_619_200_000; // 2026-03-16T00:00:00Z, the generator's first day
+    for (from, to) in [(DAY_MS + 12 * hour, 2 * DAY_MS + 12 * hour), (DAY_MS + 9 * hour, 3 * DAY_MS + 15 * hour)] {
+        let w = Window { from_ms: Some(day0 + from), to_ms: Some(day0 + to) };
+        for by in [By::Pages, By::Events, By::Bytes] {
+            let all = top_readers(&store, &w, None, by, 100_000).unwrap();
+            assert!(all.len() > 200, "{} readers", all.len());
+            for limit in [1, 3, 10] {
+                let got = top_readers(&store, &w, None, by, limit).unwrap();
+                assert_eq!(got, all[..limit], "{by:?} --limit {limit} {w:?}");
+            }
+        }
+    }
+}

@@ -230,6 +230,8 @@ fn edge_split(store: &Store, edge: (i64, i64), user_major: bool, n_users: u32) -
 /// (everything but the cut edges: the lower bound) and that plus the whole days the edges cut
 /// (the upper bound). At least `limit` people reach the `limit`-th highest lower bound, so
 /// a person whose upper bound stays below it ranks after them whatever the edges add.
+/// Returns the others, each person's cut ids with its upper bound, highest first
+/// (`u64::MAX` for ids no day row bounds).
 fn worth_recounting(
     store: &Store,
     splits: &[((i64, i64), EdgeSplit)],
@@ -238,18 +240,19 @@ fn worth_recounting(
     pm: &PageMap,
     by: By,
     limit: usize,
-) -> Result<HashSet<u32>> {
+) -> Result<Vec<(u64, Vec<u32>)>> {
     // Every user a day row does not bound (rows that lead with the user remain) is recounted.
-    let mut worth: HashSet<u32> = HashSet::new();
+    let mut unbounded: Vec<u32> = Vec::new();
     let mut upper: HashMap<u32, Acc> = HashMap::new();
     for (_, split) in splits {
         for &u in &split.cut {
             match split.cut_day.get(&u) {
                 Some(c) => upper.entry(u).or_default().counters(c, 0),
-                None => _ = worth.insert(u),
+                None => unbounded.push(u),
             }
         }
     }
+    let mut worth: Vec<(u64, Vec<u32>)> = if unbounded.is_empty() { Vec::new() } else { vec![(u64::MAX, unbounded)] };
     if upper.is_empty() || limit == 0 {
         return Ok(worth);
     }
@@ -336,9 +339,10 @@ fn worth_recounting(
             _ => by.key(p.events + e, p.bytes + b, 0),
         };
         if most >= bar {
-            worth.extend(p.ids.iter().copied().filter(|u| upper.contains_key(u)));
+            worth.push((most, p.ids.iter().copied().filter(|u| upper.contains_key(u)).collect()));
         }
     }
+    worth.sort_unstable_by_key(|w| Reverse(w.0));
     Ok(worth)
 }
 
@@ -731,10 +735,25 @@ fn all_readers(
         splits.push((edge, split));
     }
     add_audit(audit, &|_, _| true, &mut accs);
-    let worth = worth_recounting(store, &splits, &accs, um, pm, by, limit)?;
-    for (edge, split) in &splits {
-        let cut: Vec<u32> = split.cut.iter().copied().filter(|u| worth.contains(u)).collect();
-        recount_edge(store, *edge, &cut, &|_| true, audit, &mut accs)?;
+    // The people who could gain most are recounted first, a few at a time while many could
+    // rank: their exact counts raise the bar the rest must reach, often above what most of
+    // the rest could (a short window whose edges cut most of its readers).
+    let batch = limit.max(8) * 5;
+    loop {
+        let worth = worth_recounting(store, &splits, &accs, um, pm, by, limit)?;
+        let all = worth.len() <= batch * 2 || worth.first().is_some_and(|w| w.0 == u64::MAX);
+        let now: HashSet<u32> =
+            worth.iter().take(if all { usize::MAX } else { batch }).flat_map(|(_, ids)| ids.iter().copied()).collect();
+        for (edge, split) in &mut splits {
+            let cut: Vec<u32> = split.cut.iter().copied().filter(|u| now.contains(u)).collect();
+            recount_edge(store, *edge, &cut, &|_| true, audit, &mut accs)?;
+            // Counted exactly now: no longer cut.
+            split.cut.retain(|u| !now.contains(u));
+            split.cut_day.retain(|u, _| !now.contains(u));
+        }
+        if all {
+            break;
+        }
     }
     if !pages_of_all {
         let kept = top_people(users, um, &accs, by, limit);
