@@ -292,11 +292,7 @@ fn worth_recounting(
         for a in ids.iter().filter_map(|u| accs.get(u)) {
             (events, bytes) = (events + a.events, bytes + a.bytes);
         }
-        // A union only for a person of several ids (rare).
-        let pages = match ids.as_slice() {
-            [u] => accs.get(u).map_or(Cow::Owned(RoaringBitmap::new()), |a| Cow::Borrowed(&a.pages)),
-            _ => Cow::Owned(ids.iter().filter_map(|u| accs.get(u)).fold(RoaringBitmap::new(), |b, a| b | &a.pages)),
-        };
+        let pages = person_pages(&ids, accs);
         let more = ids.iter().any(|u| upper.contains_key(u)).then(|| {
             // A page reference of a cut day not held yet adds at most one page (overlaps
             // count twice: still a bound).
@@ -344,6 +340,15 @@ fn worth_recounting(
     }
     worth.sort_unstable_by_key(|w| Reverse(w.0));
     Ok(worth)
+}
+
+/// The page references of a person of `ids` held in `accs`: a union only for a person of
+/// several ids (rare).
+fn person_pages<'a>(ids: &[u32], accs: &'a HashMap<u32, Acc>) -> Cow<'a, RoaringBitmap> {
+    match ids {
+        [u] => accs.get(u).map_or(Cow::Owned(RoaringBitmap::new()), |a| Cow::Borrowed(&a.pages)),
+        _ => Cow::Owned(ids.iter().filter_map(|u| accs.get(u)).fold(RoaringBitmap::new(), |b, a| b | &a.pages)),
+    }
 }
 
 /// Adds the audit downloads that count (no access-log twin) and that `keep(user, page)`
@@ -596,10 +601,7 @@ fn from_month_bounds(
     for &u in upper.keys() {
         people.entry(um.canon(u)).or_default().push(u);
     }
-    let pages_of = |ids: &[u32], accs: &HashMap<u32, Acc>| match ids {
-        [u] => accs.get(u).map_or(0, |a| pm.distinct(&a.pages)),
-        _ => pm.distinct(&ids.iter().filter_map(|u| accs.get(u)).fold(RoaringBitmap::new(), |b, a| b | &a.pages)),
-    };
+    let pages_of = |ids: &[u32], accs: &HashMap<u32, Acc>| pm.distinct(&person_pages(ids, accs));
     let mut bounded: Vec<(u64, Vec<u32>)> = people.into_values().map(|ids| (pages_of(&ids, &upper), ids)).collect();
     bounded.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     drop(upper);
@@ -641,8 +643,8 @@ fn exact_of(
     let order = alternate_periods(spans);
     let parts = in_parallel_over(&order, |periods| {
         let mut part: HashMap<u32, Acc> = HashMap::new();
-        let mut add = |u, g, p, c: Counters| part.entry(u).or_default().counters(&c, period_start_ms(g, p));
         for s in periods {
+            let mut add = |u, g, p, c: Counters| part.entry(u).or_default().counters(&c, period_start_ms(g, p));
             if seek {
                 index::counters_of(store, s, users, &mut add)?;
             } else {
@@ -652,8 +654,6 @@ fn exact_of(
                     }
                 })?;
             }
-        }
-        for s in periods {
             if seek {
                 index::pages_of(store, s, users, &mut part, |a| &mut a.pages)?;
             } else {
