@@ -218,22 +218,40 @@ struct ShapeCtx<'a> {
 /// Below this many rows a second thread costs more than it saves.
 const SHAPE_ALONE: usize = 64;
 
+/// Rows a shaping thread takes at a time: neighbours in time share dictionary blocks, and
+/// small runs keep both threads busy to the end.
+const SHAPE_RUN: usize = 16;
+
 impl ShapeCtx<'_> {
-    /// Shapes `rows` in order, half on a second thread when there are many: each row's names
-    /// are point lookups, and on the peers site they took 22 of a 249-event lookback's 40 ms.
+    /// Shapes `rows` in order, on two threads when there are many: each row's names are point lookups, and on the peers site they took 22 of a
+    /// 249-event lookback's 40 ms. The threads take runs of rows as they go, not half each:
+    /// halves split the work 27 to 19 (instructions under callgrind), as the cost of a row
+    /// depends on how many of its blocks are cached.
     fn shape_all(&self, names: &mut [Names<'_>; 2], rows: &[(u32, EventRow)]) -> Result<Vec<EventOut>> {
         let [a, b] = names;
         if rows.len() < SHAPE_ALONE {
             return self.shape_some(a, rows);
         }
-        let (first, second) = rows.split_at(rows.len() / 2);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = |names: &mut Names<'_>| -> Result<Vec<(usize, Vec<EventOut>)>> {
+            let mut out = Vec::new();
+            loop {
+                let at = next.fetch_add(SHAPE_RUN, std::sync::atomic::Ordering::Relaxed);
+                let Some(run) = rows.get(at..(at + SHAPE_RUN).min(rows.len())) else { return Ok(out) };
+                if run.is_empty() {
+                    return Ok(out);
+                }
+                out.push((at, self.shape_some(names, run)?));
+            }
+        };
         let (mine, other) = std::thread::scope(|s| {
-            let other = s.spawn(|| self.shape_some(b, second));
-            (self.shape_some(a, first), other.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            let other = s.spawn(|| work(b));
+            (work(a), other.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
         });
-        let mut out = mine?;
-        out.extend(other?);
-        Ok(out)
+        let mut runs = mine?;
+        runs.extend(other?);
+        runs.sort_unstable_by_key(|(at, _)| *at);
+        Ok(runs.into_iter().flat_map(|(_, run)| run).collect())
     }
 
     fn shape_some(&self, names: &mut Names<'_>, rows: &[(u32, EventRow)]) -> Result<Vec<EventOut>> {
