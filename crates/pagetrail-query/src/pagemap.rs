@@ -53,7 +53,11 @@ impl PageMap {
         if bad {
             return Err(store.corrupt("page map chunk").into());
         }
-        let aliased = canon.iter().enumerate().filter(|(i, &c)| c as usize != *i).map(|(i, _)| i as u32).collect();
+        // In ascending order: appended, not inserted one by one (a third of the load's time).
+        let aliased = RoaringBitmap::from_sorted_iter(
+            canon.iter().enumerate().filter(|(i, &c)| c as usize != *i).map(|(i, _)| i as u32),
+        )
+        .expect("indices ascend");
         let max_space = space.iter().copied().max().unwrap_or(0);
         Ok(PageMap { canon, space, aliased, max_space })
     }
