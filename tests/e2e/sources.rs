@@ -228,3 +228,26 @@ fn access_log_filter_lines_after_a_long_startup_are_found() {
     assert_eq!((s["skipped"].as_u64(), s["files"].as_u64()), (Some(0), Some(1)), "{s}");
     assert!(!jsonl(&store, &["events", "--user", "anna"]).is_empty(), "{s}");
 }
+
+/// `events --space K` shows exactly the events that show space K, of every source: those of
+/// a page in K, and those that name K by URL alone (no page, or a page of no known space).
+#[test]
+fn events_of_a_space_are_the_events_that_show_it() {
+    let d = tempfile::tempdir().unwrap();
+    let store = d.path().join("store");
+    let (srcs, samples) = (sources(), pagetrail_tests::samples());
+    json(&store, &["catalog", samples.join("catalog.csv").to_str().unwrap()]);
+    json(&store, &["ingest", "--tz", "Europe/Berlin", srcs.to_str().unwrap(), samples.to_str().unwrap()]);
+    let all = jsonl(&store, &["events"]);
+    let mut spaces: Vec<&str> = all.iter().filter_map(|e| e["space"].as_str()).collect();
+    spaces.sort_unstable();
+    spaces.dedup();
+    assert!(spaces.len() >= 2, "{spaces:?}");
+    // Some event names its space with no page of a known space behind it (by URL).
+    assert!(all.iter().any(|e| e["space"].is_string() && e["page_id"].is_null()), "an event without a page id");
+    for space in spaces.iter().copied().chain(["NOSUCHSPACE"]) {
+        let want: Vec<&serde_json::Value> = all.iter().filter(|e| e["space"] == space).collect();
+        let got = jsonl(&store, &["events", "--space", space]);
+        assert_eq!(got.iter().collect::<Vec<_>>(), want, "events --space {space}");
+    }
+}
