@@ -267,32 +267,38 @@ impl ShapeCtx<'_> {
     fn shape_some(&self, names: &mut Names<'_>, rows: &[(u32, EventRow)]) -> Result<Vec<EventOut>> {
         let mut shaped = Vec::with_capacity(rows.len());
         for (u, r) in rows {
-            let mut e = shape(names, self.contexts, self.pm, self.um.canon(*u), r)?;
+            let placed = place(names, self.contexts, self.pm, r)?;
+            // `--space`: placed first, so that an event of another space names nothing more.
+            if let Some((sid, key)) = &self.space {
+                let in_space =
+                    (r.page != 0 && self.pm.space(r.page) == *sid) || placed.space.as_deref() == Some(key.as_str());
+                if !in_space {
+                    continue;
+                }
+            }
+            let mut e = name_the_rest(names, self.um.canon(*u), r, placed)?;
             e.is_read = if self.audit.is_audit(r.file, r.line) {
                 self.audit.counts(r.file, r.line)
             } else {
                 pagetrail_core::is_read(r.action, r.status, r.page != 0)
             };
-            if let Some((sid, key)) = &self.space {
-                let in_space =
-                    (r.page != 0 && self.pm.space(r.page) == *sid) || e.space.as_deref() == Some(key.as_str());
-                if !in_space {
-                    continue;
-                }
-            }
             shaped.push(e);
         }
         Ok(shaped)
     }
 }
 
-fn shape(
-    names: &mut Names<'_>,
-    contexts: &HashMap<u32, String>,
-    pm: &PageMap,
-    u: u32,
-    r: &EventRow,
-) -> Result<EventOut> {
+/// What an event shows of its request and page: all that `--space` needs to judge it.
+struct Placed {
+    /// `path ‖ 0x00 ‖ query` as logged.
+    request: String,
+    method: String,
+    page_id: Option<u64>,
+    space: Option<String>,
+    title: Option<String>,
+}
+
+fn place(names: &mut Names<'_>, contexts: &HashMap<u32, String>, pm: &PageMap, r: &EventRow) -> Result<Placed> {
     let request = names.get(DictKind::Request, r.request)?;
     let (path, query) = request.split_once('\0').unwrap_or((request.as_str(), ""));
     let method = names.get(DictKind::Method, r.method)?;
@@ -300,7 +306,7 @@ fn shape(
     let cls = classify(&ctx, &method, path, query);
     // The page as every answer sees it (contract §3): the canonical page's id, its one space
     // and its title, whatever the logged URL named. The URL itself stays in path and query.
-    let (mut page_id, mut space, mut title) = (cls.page_id, cls.space.clone(), cls.title.clone());
+    let (mut page_id, mut space, mut title) = (cls.page_id, cls.space, cls.title);
     if r.page != 0 {
         let page = names.page(pm, r.page)?;
         page_id = page.id.or(page_id);
@@ -311,6 +317,13 @@ fn shape(
         }
         title = page.catalog_title.clone().or(title).or(page.ref_title.clone());
     }
+    Ok(Placed { request, method, page_id, space, title })
+}
+
+/// The event with every field: `placed` and the names of the rest.
+fn name_the_rest(names: &mut Names<'_>, u: u32, r: &EventRow, placed: Placed) -> Result<EventOut> {
+    let Placed { request, method, page_id, space, title } = placed;
+    let (path, query) = request.split_once('\0').unwrap_or((request.as_str(), ""));
     Ok(EventOut {
         ts_ms: r.ts_ms,
         user: Some(names.get(DictKind::User, u)?).filter(|n| !n.is_empty()).unwrap_or_else(|| "?".into()),
