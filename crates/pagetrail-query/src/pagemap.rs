@@ -165,6 +165,15 @@ mod tests {
         refs.iter().map(|r| pm.canon(r)).collect::<RoaringBitmap>().len()
     }
 
+    /// Page maps of up to `n` references with aliases of aliases too: reference `i` is an alias
+    /// of `targets[i]` (cut to the map) for about `alias_share` in 4 of them.
+    fn arb_canon(n: usize) -> impl Strategy<Value = Vec<u32>> {
+        (proptest::collection::vec(0u32..n as u32, 1..n), 0u32..4).prop_map(|(targets, alias_share)| {
+            let n = targets.len() as u32;
+            targets.iter().enumerate().map(|(i, &t)| if t % 4 < alias_share { t % n } else { i as u32 }).collect()
+        })
+    }
+
     fn map_of(canon: Vec<u32>) -> PageMap {
         PageMap::of(canon.clone(), vec![0; canon.len()])
     }
@@ -173,16 +182,7 @@ mod tests {
         /// Any page map (aliases of aliases too) and any references, some beyond the map, a few
         /// (sorted on the stack) or many (bitmaps).
         #[test]
-        fn distinct_counts_each_page_once(
-            targets in proptest::collection::vec(0u32..500, 1..500),
-            alias_share in 0u32..4,
-            refs in proptest::collection::vec(0u32..520, 0..400),
-        ) {
-            let canon: Vec<u32> = targets
-                .iter()
-                .enumerate()
-                .map(|(i, &t)| if t % 4 < alias_share { t % targets.len() as u32 } else { i as u32 })
-                .collect();
+        fn distinct_counts_each_page_once(canon in arb_canon(500), refs in proptest::collection::vec(0u32..520, 0..400)) {
             let pm = map_of(canon);
             let refs: RoaringBitmap = refs.into_iter().collect();
             prop_assert_eq!(pm.distinct(&refs), distinct_by_insert(&pm, &refs));
@@ -190,16 +190,7 @@ mod tests {
 
         /// A page's references are itself and the aliases whose page it is, in order.
         #[test]
-        fn refs_of_a_page_are_it_and_its_aliases(
-            targets in proptest::collection::vec(0u32..300, 1..300),
-            alias_share in 0u32..4,
-            asked in proptest::collection::vec(0u32..320, 1..40),
-        ) {
-            let canon: Vec<u32> = targets
-                .iter()
-                .enumerate()
-                .map(|(i, &t)| if t % 4 < alias_share { t % targets.len() as u32 } else { i as u32 })
-                .collect();
+        fn refs_of_a_page_are_it_and_its_aliases(canon in arb_canon(300), asked in proptest::collection::vec(0u32..320, 1..40)) {
             let pm = map_of(canon.clone());
             for c in asked {
                 let mut want = vec![c];
