@@ -115,7 +115,7 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
     let mut model = PageModel::new();
     model.note_url_space(2, 10, 100);
     model.note_link(2, 1, 60);
-    model.set_catalog(3, 2, 11, "Build Farm");
+    model.set_catalog(4711, 3, 2, 11, "Build Farm");
     model.resolve();
     let metas: Vec<Vec<u8>> = model.metas[1..].iter().map(PageMeta::encode).collect();
     let meta_refs: Vec<&[u8]> = metas.iter().map(Vec::as_slice).collect();

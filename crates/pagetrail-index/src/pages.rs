@@ -27,6 +27,10 @@ pub struct PageMeta {
     pub url_space: Option<(u32, i64)>,
     /// For a titled reference: the id reference it is, (target, event ms, from catalog).
     pub link: Option<(u32, i64, bool)>,
+    /// For an id reference the catalog lists: its page id (the reference's dictionary name),
+    /// so that `events` shows a catalogued page from its meta alone. Metas written before
+    /// this field have none; readers then look the name up.
+    pub page_id: Option<u64>,
 }
 
 impl PageMeta {
@@ -34,7 +38,8 @@ impl PageMeta {
         let mut v = vec![META_VERSION];
         let flags = u8::from(self.catalog.is_some())
             | u8::from(self.url_space.is_some()) << 1
-            | u8::from(self.link.is_some()) << 2;
+            | u8::from(self.link.is_some()) << 2
+            | u8::from(self.page_id.is_some()) << 3;
         v.push(flags);
         if let Some((s, t)) = &self.catalog {
             put_u64(&mut v, u64::from(*s));
@@ -49,6 +54,9 @@ impl PageMeta {
             put_u64(&mut v, u64::from(target));
             put_i64(&mut v, ts);
             v.push(u8::from(cat));
+        }
+        if let Some(id) = self.page_id {
+            put_u64(&mut v, id);
         }
         v
     }
@@ -73,6 +81,9 @@ impl PageMeta {
         }
         if flags & 4 != 0 {
             m.link = Some((r.u32().map_err(c)?, r.i64().map_err(c)?, r.u8().map_err(c)? != 0));
+        }
+        if flags & 8 != 0 {
+            m.page_id = Some(r.u64().map_err(c)?);
         }
         Ok(m)
     }
@@ -192,12 +203,16 @@ impl PageModel {
         }
     }
 
-    /// A catalog row: id reference `id_ref` is titled reference `titled`, in `space` with `title`.
-    pub fn set_catalog(&mut self, id_ref: u32, titled: u32, space: u32, title: &str) {
+    /// A catalog row: page `page_id`, whose id reference is `id_ref`, is titled reference
+    /// `titled`, in `space` with `title`.
+    pub fn set_catalog(&mut self, page_id: u64, id_ref: u32, titled: u32, space: u32, title: &str) {
         self.ensure(id_ref.max(titled));
         let entry = Some((space, title.to_owned()));
-        if self.metas[id_ref as usize].catalog != entry {
-            self.metas[id_ref as usize].catalog = entry;
+        let m = &mut self.metas[id_ref as usize];
+        // A meta written before `page_id` existed gains it when the catalog is loaded again.
+        if m.catalog != entry || m.page_id != Some(page_id) {
+            m.catalog = entry;
+            m.page_id = Some(page_id);
             self.touched.insert(id_ref);
         }
         let m = &mut self.metas[titled as usize];
@@ -299,14 +314,14 @@ mod tests {
         a.note_url_space(1, 10, 50);
         a.note_link(2, 1, 60);
         a.resolve();
-        a.set_catalog(1, 2, 11, "Run book");
+        a.set_catalog(901, 1, 2, 11, "Run book");
         let ca = a.resolve();
         assert_eq!(a.canon[2], 1);
         assert_eq!((a.space[1], a.space[2]), (11, 11));
         assert_eq!(ca.moved, vec![(1, 10, 11), (2, 10, 11)]);
 
         let mut b = PageModel::new();
-        b.set_catalog(1, 2, 11, "Run book");
+        b.set_catalog(901, 1, 2, 11, "Run book");
         b.resolve();
         b.note_url_space(2, 10, 100);
         b.note_link(2, 1, 60);
@@ -343,11 +358,33 @@ mod tests {
         for meta in &m.metas {
             assert_eq!(PageMeta::decode(&meta.encode()).unwrap(), *meta);
         }
-        let full = PageMeta { catalog: Some((3, "T é".into())), url_space: Some((4, -9)), link: Some((5, 77, true)) };
+        let full = PageMeta {
+            catalog: Some((3, "T é".into())),
+            url_space: Some((4, -9)),
+            link: Some((5, 77, true)),
+            page_id: Some(u64::MAX),
+        };
         assert_eq!(PageMeta::decode(&full.encode()).unwrap(), full);
+        // A meta of before `page_id` (flags 1, 2, 4 only) reads without one.
+        let old = PageMeta { page_id: None, ..full.clone() };
+        assert_eq!(PageMeta::decode(&old.encode()).unwrap(), old);
+        assert_eq!(old.encode()[1], 7);
         let (mut c, mut s) = (Vec::new(), Vec::new());
         decode_chunk(&m.chunk(0), &mut c, &mut s).unwrap();
         assert_eq!((c, s), (m.canon.clone(), m.space.clone()));
+    }
+
+    #[test]
+    fn a_catalog_loaded_again_gives_old_metas_their_page_id() {
+        // A meta of before `page_id`: the same catalog row must still rewrite it, once.
+        let old = PageMeta { catalog: Some((11, "Run book".into())), ..PageMeta::default() };
+        let linked = PageMeta { link: Some((1, 0, true)), ..PageMeta::default() };
+        let mut m = PageModel::from_metas([(1, old), (2, linked)]);
+        m.set_catalog(901, 1, 2, 11, "Run book");
+        assert_eq!(m.resolve().metas, vec![1]);
+        assert_eq!(m.metas[1].page_id, Some(901));
+        m.set_catalog(901, 1, 2, 11, "Run book");
+        assert!(m.resolve().metas.is_empty(), "nothing new to write");
     }
 
     #[test]

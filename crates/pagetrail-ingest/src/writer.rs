@@ -815,7 +815,7 @@ impl<'s> Ingester<'s> {
             let titled = PageRef::Titled { space: space.clone(), title: title.clone() };
             let t = d.pages.intern(&page_ref_bytes(&titled), b);
             let s = d.spaces.intern(space.as_bytes(), b);
-            self.model.set_catalog(id_ref, t, s, title);
+            self.model.set_catalog(*id, id_ref, t, s, title);
         }
         self.commit(None)
     }

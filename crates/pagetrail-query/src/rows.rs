@@ -81,9 +81,14 @@ impl<'s> Names<'s> {
         let decode = |id: u32| -> Result<Option<PageRef>> {
             Ok(name(self.store, DictKind::Page, id)?.and_then(|b| pagetrail_store::dict::page_ref_from_bytes(&b)))
         };
+        let meta = pagetrail_store::pages::meta(self.store, canon)?.unwrap_or_default();
         let mut shown =
-            ShownPage { space: pm.space(r), catalog_title: catalog_title(self.store, canon)?, ..Default::default() };
-        let canon_ref = decode(canon)?;
+            ShownPage { space: pm.space(r), catalog_title: meta.catalog.map(|(_, t)| t), ..Default::default() };
+        // A catalogued page's meta names its id: no dictionary lookup (one block each).
+        let canon_ref = match meta.page_id {
+            Some(n) => Some(PageRef::Id(n)),
+            None => decode(canon)?,
+        };
         if let Some(PageRef::Id(n)) = canon_ref {
             shown.id = Some(n);
         }
@@ -345,10 +350,6 @@ fn name_the_rest(names: &mut Names<'_>, u: u32, r: &EventRow, placed: Placed) ->
         extra: names.get(DictKind::Extra, r.extra)?,
         is_read: false,
     })
-}
-
-fn catalog_title(store: &Store, page_ref: u32) -> Result<Option<String>> {
-    Ok(pagetrail_store::pages::meta(store, page_ref)?.and_then(|m| m.catalog.map(|(_, t)| t)))
 }
 
 /// What the store holds.
