@@ -68,13 +68,10 @@ impl PageMap {
         if bad {
             return Err(store.corrupt("page map chunk").into());
         }
-        let aliased = aliases_of(&canon);
-        let max_space = space.iter().copied().max().unwrap_or(0);
-        Ok(PageMap { canon, space, aliased, max_space, by_page: Default::default() })
+        Ok(PageMap::of(canon, space))
     }
 
     /// The map of references `canon` and `space` describe, by index.
-    #[cfg(test)]
     fn of(canon: Vec<u32>, space: Vec<u32>) -> PageMap {
         let max_space = space.iter().copied().max().unwrap_or(0);
         PageMap { aliased: aliases_of(&canon), canon, space, max_space, by_page: Default::default() }

@@ -381,6 +381,15 @@ fn by_period(store: &Store, spans: &[Span], pages: bool) -> Vec<Result<HashMap<u
 /// family: a share is off by at most one month's weight either way.
 const MONTH_WEIGHT: u32 = 4;
 
+/// What one period of `grain` weighs in [`shares`].
+fn period_weight(grain: Grain) -> u32 {
+    if grain == Grain::Month {
+        MONTH_WEIGHT
+    } else {
+        1
+    }
+}
+
 /// The periods of `spans` cut into one share per core of about equal weight, each share a few
 /// runs of consecutive periods. A thread scans each run with one seek: scanning period by
 /// period cost a seek (about 150 k instructions) per period, and both threads then
@@ -391,12 +400,11 @@ fn shares(spans: &[Span]) -> Vec<Vec<Span>> {
 
 /// [`shares`] for `n` cores.
 fn shares_of(spans: &[Span], n: u32) -> Vec<Vec<Span>> {
-    let weight = |g: Grain| if g == Grain::Month { MONTH_WEIGHT } else { 1 };
-    let total: u32 = spans.iter().map(|s| (s.end - s.start) * weight(s.grain)).sum();
+    let total: u32 = spans.iter().map(|s| (s.end - s.start) * period_weight(s.grain)).sum();
     let mut out: Vec<Vec<Span>> = vec![Vec::new(); n as usize];
     let mut before = 0;
     for s in spans {
-        let w = weight(s.grain);
+        let w = period_weight(s.grain);
         for p in s.start..s.end {
             // The share in which this period's middle falls.
             let k = ((before * 2 + w) * n / (total * 2)).min(n - 1) as usize;
@@ -907,7 +915,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn weight(s: &Span) -> u32 {
-        (s.end - s.start) * if s.grain == Grain::Month { MONTH_WEIGHT } else { 1 }
+        (s.end - s.start) * period_weight(s.grain)
     }
 
     proptest! {
