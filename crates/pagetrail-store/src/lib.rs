@@ -205,14 +205,32 @@ impl Store {
             path: path.to_owned(),
             msg: format!("cannot create a temporary folder for the reader: {e}"),
         })?;
-        let opts = options::db_options(false);
-        let db = DB::open_cf_descriptors_as_secondary(&opts, path, dir.path(), descriptors())
-            .map_err(|e| open_error(path, e))?;
-        db.try_catch_up_with_primary().map_err(|e| rocks(path, e))?;
+        let db = Self::open_secondary(path, dir.path())?;
         let store =
             Store { db, path: path.to_owned(), mode: Mode::Secondary, _secondary_dir: Some(dir), _writer: None };
         store.check_version(false)?;
         Ok(store)
+    }
+
+    /// A secondary of the writer's manifest, caught up. The writer may delete a table file
+    /// (compacted away) between the secondary reading the manifest and opening the file: the
+    /// open then fails with "No such file", and a new attempt reads the newer manifest. Seen
+    /// in CI as a failure of `crash::readers_see_consistent_snapshots_during_an_ingest`.
+    fn open_secondary(path: &Path, dir: &Path) -> Result<DB> {
+        const ATTEMPTS: usize = 5;
+        let opts = options::db_options(false);
+        let vanished =
+            |e: &rocksdb::Error| e.kind() == rocksdb::ErrorKind::IOError && e.as_ref().contains("No such file");
+        let mut attempt = 1;
+        loop {
+            let open = DB::open_cf_descriptors_as_secondary(&opts, path, dir, descriptors())
+                .and_then(|db| db.try_catch_up_with_primary().map(|()| db));
+            match open {
+                Ok(db) => return Ok(db),
+                Err(e) if attempt < ATTEMPTS && vanished(&e) => attempt += 1,
+                Err(e) => return Err(open_error(path, e)),
+            }
+        }
     }
 
     fn open_read_only(path: &Path, parts: &[Part]) -> Result<Store> {
@@ -492,11 +510,6 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
         }
     }
     Vec::new()
-}
-
-#[cfg(feature = "db")]
-fn rocks(path: &Path, e: rocksdb::Error) -> StoreError {
-    StoreError::Rocks { path: path.to_owned(), msg: e.into_string() }
 }
 
 /// A read error in one column family. A merge operator that meets a corrupt operand fails the
